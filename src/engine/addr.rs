@@ -1,0 +1,147 @@
+//! Parsing what a person types as an address (`host:port`, `[v6]:port`) into an
+//! [`Endpoint`], with errors worded for the field they typed it in.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+
+/// A host (name or IP literal) and a port, as typed; resolved later, off the caller's thread.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    pub host: String,
+    pub port: u16,
+}
+
+impl Endpoint {
+    /// The socket address when the host is an IP literal, so no resolver is needed.
+    pub fn literal(&self) -> Option<SocketAddr> {
+        self.host
+            .parse::<IpAddr>()
+            .ok()
+            .map(|ip| SocketAddr::new(ip, self.port))
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Why a typed address was rejected; `Display` is the message shown next to the field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AddressError {
+    Empty,
+    MissingPort,
+    InvalidPort(String),
+    UnbracketedIpv6,
+    UnclosedBracket,
+    MissingHost,
+}
+
+impl fmt::Display for AddressError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AddressError::Empty => write!(f, "enter an address such as 127.0.0.1:9999"),
+            AddressError::MissingPort => {
+                write!(f, "missing port: write host:port, such as 127.0.0.1:9999")
+            }
+            AddressError::InvalidPort(port) => {
+                write!(
+                    f,
+                    "not a valid port: \"{port}\" (use a number from 0 to 65535)"
+                )
+            }
+            AddressError::UnbracketedIpv6 => {
+                write!(f, "put an IPv6 address in brackets, such as [::1]:9999")
+            }
+            AddressError::UnclosedBracket => write!(f, "missing \"]\" after the IPv6 address"),
+            AddressError::MissingHost => write!(f, "missing host before the port"),
+        }
+    }
+}
+
+impl std::error::Error for AddressError {}
+
+/// Parses `host:port` or `[v6addr]:port`; surrounding whitespace is ignored.
+pub fn parse_endpoint(text: &str) -> Result<Endpoint, AddressError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(AddressError::Empty);
+    }
+    let (host, port) = if let Some(rest) = text.strip_prefix('[') {
+        let (host, after) = rest.split_once(']').ok_or(AddressError::UnclosedBracket)?;
+        let port = after.strip_prefix(':').ok_or(AddressError::MissingPort)?;
+        (host, port)
+    } else {
+        let (host, port) = text.rsplit_once(':').ok_or(AddressError::MissingPort)?;
+        if host.contains(':') {
+            return Err(AddressError::UnbracketedIpv6);
+        }
+        (host, port)
+    };
+    if host.is_empty() {
+        return Err(AddressError::MissingHost);
+    }
+    if port.is_empty() {
+        return Err(AddressError::MissingPort);
+    }
+    let port = port
+        .parse::<u16>()
+        .map_err(|_| AddressError::InvalidPort(port.to_string()))?;
+    Ok(Endpoint {
+        host: host.to_string(),
+        port,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_ipv4_names_and_bracketed_ipv6() {
+        assert_eq!(
+            parse_endpoint(" 127.0.0.1:9999 ").unwrap(),
+            Endpoint {
+                host: "127.0.0.1".into(),
+                port: 9999
+            }
+        );
+        assert_eq!(parse_endpoint("localhost:0").unwrap().port, 0);
+        let v6 = parse_endpoint("[::1]:80").unwrap();
+        assert_eq!(v6.host, "::1");
+        assert_eq!(v6.literal(), Some("[::1]:80".parse().unwrap()));
+        assert_eq!(v6.to_string(), "[::1]:80");
+        assert_eq!(parse_endpoint("example.test:1").unwrap().literal(), None);
+    }
+
+    #[test]
+    fn rejects_bad_input_with_a_reason() {
+        assert_eq!(parse_endpoint(""), Err(AddressError::Empty));
+        assert_eq!(parse_endpoint("127.0.0.1"), Err(AddressError::MissingPort));
+        assert_eq!(parse_endpoint("127.0.0.1:"), Err(AddressError::MissingPort));
+        assert_eq!(
+            parse_endpoint("127.0.0.1:99999"),
+            Err(AddressError::InvalidPort("99999".into()))
+        );
+        assert_eq!(
+            parse_endpoint("host:http"),
+            Err(AddressError::InvalidPort("http".into()))
+        );
+        assert_eq!(parse_endpoint("::1:80"), Err(AddressError::UnbracketedIpv6));
+        assert_eq!(
+            parse_endpoint("[::1:80"),
+            Err(AddressError::UnclosedBracket)
+        );
+        assert_eq!(parse_endpoint(":80"), Err(AddressError::MissingHost));
+        assert!(
+            AddressError::InvalidPort("x".into())
+                .to_string()
+                .starts_with("not a valid port")
+        );
+    }
+}

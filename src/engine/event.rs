@@ -1,0 +1,174 @@
+//! What the engine reports to its owner. Every event carries its session and its time.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, Local};
+
+use super::{ConnId, SessionId};
+
+#[derive(Debug)]
+pub struct Event {
+    pub time: DateTime<Local>,
+    pub session: SessionId,
+    pub kind: EventKind,
+}
+
+#[derive(Debug)]
+pub enum EventKind {
+    /// The server is bound; `local` is the real address (port 0 resolved).
+    Listening { local: SocketAddr },
+    /// The server could not start (bad address, address in use, …).
+    ListenFailed { error: String },
+    /// The server stopped listening; each of its connections got its own `Closed`.
+    Stopped,
+    /// A client session started connecting to one resolved address.
+    Connecting { peer: SocketAddr },
+    /// A client session could not connect (refused, timed out, name not found, …).
+    ConnectFailed { error: String },
+    /// A connection is up: accepted by a server, or made by a client.
+    Connected(ConnInfo),
+    /// Bytes read from a connection (plain sessions; chat sessions report lines).
+    Received { conn: ConnId, data: Vec<u8> },
+    /// Bytes the owner sent that have been fully handed to the kernel.
+    Sent { conn: ConnId, data: Arc<[u8]> },
+    /// A chat server relayed one line from `conn`.
+    ChatLine {
+        conn: ConnId,
+        peer: SocketAddr,
+        line: Vec<u8>,
+    },
+    /// The chat relay went on while the owner was not reading events: this many lines
+    /// were relayed but not reported. Counters stay exact.
+    LinesUnreported { count: u64 },
+    /// The writing half of a connection is shut down (after `FinishSending`).
+    SendingFinished { conn: ConnId },
+    /// A connection ended. Exactly one per connection.
+    Closed {
+        conn: ConnId,
+        reason: CloseReason,
+        /// Bytes the owner had queued that never reached the kernel.
+        unsent: u64,
+    },
+    /// A command could not be carried out; the message says why in plain words.
+    Error { message: String },
+}
+
+/// Both ends of a connection and its live counters.
+#[derive(Clone, Debug)]
+pub struct ConnInfo {
+    pub conn: ConnId,
+    /// Our end (sockname).
+    pub local: SocketAddr,
+    /// The other end (peername).
+    pub peer: SocketAddr,
+    pub counters: Arc<Counters>,
+}
+
+/// Byte and message counters of one connection, updated by the net thread as it reads and
+/// writes, read by anyone at any time. Exact even when the log drops rows or events.
+#[derive(Debug, Default)]
+pub struct Counters {
+    bytes_in: AtomicU64,
+    bytes_out: AtomicU64,
+    reads: AtomicU64,
+    writes: AtomicU64,
+}
+
+impl Counters {
+    pub fn bytes_in(&self) -> u64 {
+        self.bytes_in.load(Ordering::Relaxed)
+    }
+    pub fn bytes_out(&self) -> u64 {
+        self.bytes_out.load(Ordering::Relaxed)
+    }
+    /// Successful `read` calls that returned data.
+    pub fn reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
+    }
+    /// Successful `write` calls.
+    pub fn writes(&self) -> u64 {
+        self.writes.load(Ordering::Relaxed)
+    }
+    pub(crate) fn add_in(&self, bytes: usize) {
+        self.bytes_in.fetch_add(bytes as u64, Ordering::Relaxed);
+        self.reads.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn add_out(&self, bytes: usize) {
+        self.bytes_out.fetch_add(bytes as u64, Ordering::Relaxed);
+        self.writes.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Why a connection ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The peer sent FIN.
+    PeerClosed,
+    /// The peer sent RST.
+    PeerReset,
+    /// We closed it gracefully (client disconnect, server kick).
+    Closed,
+    /// We closed it with RST.
+    Aborted,
+    /// Its server was stopped.
+    ServerStopped,
+    /// Chat: the client sent `quit`.
+    Quit,
+    /// Chat: the client did not read and its outbound queue overflowed.
+    TooSlow,
+    /// Chat: a line grew past the limit without a newline.
+    LineTooLong,
+    /// The graceful close could not send what was queued in time.
+    LingerTimeout,
+    /// Any other I/O error, as text.
+    Io(String),
+}
+
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CloseReason::PeerClosed => write!(f, "peer closed"),
+            CloseReason::PeerReset => write!(f, "reset by peer"),
+            CloseReason::Closed => write!(f, "closed"),
+            CloseReason::Aborted => write!(f, "aborted (RST sent)"),
+            CloseReason::ServerStopped => write!(f, "server stopped"),
+            CloseReason::Quit => write!(f, "quit"),
+            CloseReason::TooSlow => write!(f, "too slow"),
+            CloseReason::LineTooLong => write!(
+                f,
+                "line too long (over {} bytes)",
+                super::chat::MAX_LINE_BYTES
+            ),
+            CloseReason::LingerTimeout => write!(f, "closed before the peer read everything"),
+            CloseReason::Io(text) => write!(f, "{text}"),
+        }
+    }
+}
+
+/// Plain words for the errors people meet most, instead of OS error strings with codes.
+pub fn describe_io_error(error: &io::Error) -> String {
+    match error.kind() {
+        io::ErrorKind::AddrInUse => "address already in use".into(),
+        io::ErrorKind::ConnectionRefused => "connection refused".into(),
+        io::ErrorKind::AddrNotAvailable => "address not available on this machine".into(),
+        io::ErrorKind::PermissionDenied => {
+            "permission denied (ports below 1024 need privileges)".into()
+        }
+        io::ErrorKind::TimedOut => "timed out".into(),
+        io::ErrorKind::ConnectionReset => "reset by peer".into(),
+        io::ErrorKind::HostUnreachable => "host unreachable".into(),
+        io::ErrorKind::NetworkUnreachable => "network unreachable".into(),
+        _ => {
+            let text = error.to_string();
+            // Drop the " (os error N)" suffix: the words are what a person reads.
+            match text.find(" (os error") {
+                Some(cut) => text[..cut].to_string(),
+                None => text,
+            }
+        }
+    }
+}

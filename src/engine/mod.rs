@@ -1,0 +1,130 @@
+//! The networking engine: TCP servers, clients and the group-chat relay on one background
+//! thread. It never imports egui; its owner (the window or the CLI) sends [`Command`]s and
+//! receives [`Event`]s over crossbeam channels, and is woken by a callback when events wait.
+
+mod addr;
+pub mod chat;
+mod command;
+mod connection;
+mod event;
+mod reactor;
+mod sink;
+
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender};
+
+pub use addr::{AddressError, Endpoint, parse_endpoint};
+pub use command::{CloseHow, Command, ServerOptions, Target};
+pub use event::{CloseReason, ConnInfo, Counters, Event, EventKind, describe_io_error};
+pub use sink::EVENT_CHANNEL_CAPACITY;
+
+use reactor::{Inbox, Reactor, WAKER};
+use sink::EventSink;
+
+/// A server or client socket of the engine; stable for the session's whole life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId(pub u64);
+
+/// One TCP connection (accepted or made); unique across the engine's life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u64);
+
+/// How long a client waits for a connection unless told otherwise.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The owner's handle. Dropping it closes every socket and ends the net thread.
+pub struct Engine {
+    inbox: Option<Sender<Inbox>>,
+    waker: Arc<mio::Waker>,
+    events: Receiver<Event>,
+    next_session: AtomicU64,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Engine {
+    /// Starts the net thread. `wake` is called (from that thread) when events are waiting.
+    pub fn spawn(wake: impl Fn() + Send + 'static) -> io::Result<Engine> {
+        let poll = mio::Poll::new()?;
+        let waker = Arc::new(mio::Waker::new(poll.registry(), WAKER)?);
+        let (inbox_tx, inbox_rx) = crossbeam_channel::unbounded();
+        let (events_tx, events_rx) = crossbeam_channel::bounded(EVENT_CHANNEL_CAPACITY);
+        let sink = EventSink::new(events_tx, Box::new(wake));
+        let reactor = Reactor::new(poll, inbox_rx, inbox_tx.clone(), waker.clone(), sink);
+        let thread = std::thread::Builder::new()
+            .name("socklab-net".into())
+            .spawn(move || reactor.run())?;
+        Ok(Engine {
+            inbox: Some(inbox_tx),
+            waker,
+            events: events_rx,
+            next_session: AtomicU64::new(1),
+            thread: Some(thread),
+        })
+    }
+
+    /// A fresh id for a session the caller is about to start.
+    pub fn new_session_id(&self) -> SessionId {
+        SessionId(self.next_session.fetch_add(1, Ordering::Relaxed))
+    }
+
+    pub fn execute(&self, command: Command) {
+        if let Some(inbox) = &self.inbox
+            && inbox.send(Inbox::Command(command)).is_ok()
+        {
+            // A failed wake means the net thread is gone; events will say no more.
+            let _ = self.waker.wake();
+        }
+    }
+
+    /// Starts a server session on `addr` (`host:port`, port 0 for any free port).
+    pub fn listen(&self, addr: &str, options: ServerOptions) -> SessionId {
+        let session = self.new_session_id();
+        self.execute(Command::Listen {
+            session,
+            addr: addr.to_string(),
+            options,
+        });
+        session
+    }
+
+    /// Starts a client session connecting to `addr`.
+    pub fn connect(&self, addr: &str, timeout: Duration) -> SessionId {
+        let session = self.new_session_id();
+        self.execute(Command::Connect {
+            session,
+            addr: addr.to_string(),
+            timeout,
+        });
+        session
+    }
+
+    pub fn send(&self, session: SessionId, target: Target, data: impl Into<Vec<u8>>) {
+        self.execute(Command::Send {
+            session,
+            target,
+            data: data.into(),
+        });
+    }
+
+    /// The events, oldest first. The channel is bounded; see [`EVENT_CHANNEL_CAPACITY`].
+    pub fn events(&self) -> &Receiver<Event> {
+        &self.events
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        if let Some(inbox) = self.inbox.take() {
+            let _ = inbox.send(Inbox::Shutdown);
+        }
+        let _ = self.waker.wake();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,1164 @@
+//! The net thread: one `mio::Poll` loop that owns every listener and connection, carries
+//! out commands, relays chat lines and reports events. Nothing here blocks except `poll`.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{self, Read};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Local;
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token};
+use socket2::{Domain, Protocol, Socket, Type};
+
+use super::addr::parse_endpoint;
+use super::chat::{self, HeaderClock, LineAction};
+use super::command::{CloseHow, Command, ServerOptions, Target};
+use super::connection::Conn;
+use super::event::{CloseReason, EventKind, describe_io_error};
+use super::sink::EventSink;
+use super::{ConnId, SessionId};
+
+pub(crate) const WAKER: Token = Token(0);
+
+/// Bytes per `read` call.
+const READ_CHUNK: usize = 64 * 1024;
+/// Reads per connection per loop turn, so one flooding peer cannot starve the others.
+const READS_PER_TURN: usize = 16;
+/// How long a graceful close waits for the peer to take what is queued.
+const LINGER: Duration = Duration::from_secs(5);
+/// How often to retry handing events to a congested owner.
+const CONGESTION_RETRY: Duration = Duration::from_millis(2);
+const LISTEN_BACKLOG: i32 = 4096;
+
+/// Messages into the net thread: the owner's commands, and answers from resolver threads.
+pub(crate) enum Inbox {
+    Command(Command),
+    /// The owner dropped its handle: close everything and end the thread.
+    Shutdown,
+    Resolved {
+        session: SessionId,
+        attempt: u64,
+        result: Result<Vec<SocketAddr>, String>,
+    },
+}
+
+enum Role {
+    Server {
+        listener: Option<(Token, TcpListener)>,
+        options: ServerOptions,
+        /// Chat lines relayed but not reported while the owner was behind.
+        unreported_lines: u64,
+    },
+    Client {
+        connecting: Option<Connecting>,
+        timeout: Duration,
+    },
+}
+
+struct Connecting {
+    token: Option<Token>,
+    stream: Option<TcpStream>,
+    remaining: Vec<SocketAddr>,
+    deadline: Instant,
+    last_error: Option<String>,
+}
+
+struct Session {
+    role: Role,
+    /// Live connections that sends and chat relays go to.
+    members: HashSet<Token>,
+    /// Bumped by every Listen/Connect so late resolver answers are ignored.
+    attempt: u64,
+}
+
+pub(crate) struct Reactor {
+    poll: Poll,
+    inbox: Receiver<Inbox>,
+    /// For resolver threads to answer on.
+    inbox_tx: Sender<Inbox>,
+    waker: Arc<mio::Waker>,
+    sink: EventSink,
+    sessions: HashMap<SessionId, Session>,
+    conns: HashMap<Token, Conn>,
+    listeners: HashMap<Token, SessionId>,
+    pending_connects: HashMap<Token, SessionId>,
+    next_token: usize,
+    next_conn: u64,
+    read_list: Vec<Token>,
+    flush_list: Vec<Token>,
+    scratch: Vec<u8>,
+    clock: HeaderClock,
+}
+
+impl Reactor {
+    pub fn new(
+        poll: Poll,
+        inbox: Receiver<Inbox>,
+        inbox_tx: Sender<Inbox>,
+        waker: Arc<mio::Waker>,
+        sink: EventSink,
+    ) -> Self {
+        Reactor {
+            poll,
+            inbox,
+            inbox_tx,
+            waker,
+            sink,
+            sessions: HashMap::new(),
+            conns: HashMap::new(),
+            listeners: HashMap::new(),
+            pending_connects: HashMap::new(),
+            next_token: 1,
+            next_conn: 1,
+            read_list: Vec::new(),
+            flush_list: Vec::new(),
+            scratch: vec![0; READ_CHUNK],
+            clock: HeaderClock::default(),
+        }
+    }
+
+    /// Runs until the owner drops its handle.
+    pub fn run(mut self) {
+        let mut events = Events::with_capacity(1024);
+        loop {
+            let timeout = self.poll_timeout();
+            if let Err(e) = self.poll.poll(&mut events, timeout)
+                && e.kind() != io::ErrorKind::Interrupted
+            {
+                // A broken poll cannot recover; report once and stop.
+                self.sink.emit(
+                    SessionId(0),
+                    EventKind::Error {
+                        message: format!("network loop failed: {}", describe_io_error(&e)),
+                    },
+                );
+                self.sink.wake_owner();
+                return;
+            }
+            for event in events.iter() {
+                let token = event.token();
+                if token == WAKER {
+                    continue;
+                }
+                if let Some(&session) = self.listeners.get(&token) {
+                    self.accept(session);
+                } else if let Some(&session) = self.pending_connects.get(&token) {
+                    self.connect_progress(session, token);
+                } else if self.conns.contains_key(&token) {
+                    if event.is_readable() || event.is_read_closed() || event.is_error() {
+                        self.mark_readable(token);
+                    }
+                    if event.is_writable() || event.is_error() {
+                        self.mark_flush(token);
+                    }
+                }
+            }
+            loop {
+                match self.inbox.try_recv() {
+                    Ok(Inbox::Command(command)) => self.execute(command),
+                    Ok(Inbox::Resolved {
+                        session,
+                        attempt,
+                        result,
+                    }) => self.resolved(session, attempt, result),
+                    Err(TryRecvError::Empty) => break,
+                    Ok(Inbox::Shutdown) | Err(TryRecvError::Disconnected) => {
+                        self.shutdown();
+                        return;
+                    }
+                }
+            }
+            self.sink.retry_overflow();
+            self.read_ready();
+            self.check_deadlines();
+            self.flush_ready();
+            self.sink.retry_overflow();
+            self.sink.wake_owner();
+        }
+    }
+
+    fn poll_timeout(&self) -> Option<Duration> {
+        let mut timeout = None;
+        let mut consider = |t: Duration| {
+            timeout = Some(timeout.map_or(t, |current: Duration| current.min(t)));
+        };
+        if self.sink.congested() {
+            consider(CONGESTION_RETRY);
+        } else if !self.read_list.is_empty() {
+            consider(Duration::ZERO);
+        }
+        let now = Instant::now();
+        for conn in self.conns.values() {
+            if let Some((_, deadline)) = &conn.closing {
+                consider(deadline.saturating_duration_since(now));
+            }
+        }
+        for session in self.sessions.values() {
+            if let Role::Client {
+                connecting: Some(connecting),
+                ..
+            } = &session.role
+            {
+                consider(connecting.deadline.saturating_duration_since(now));
+            }
+        }
+        timeout
+    }
+
+    fn take_token(&mut self) -> Token {
+        let token = Token(self.next_token);
+        self.next_token += 1;
+        token
+    }
+
+    fn execute(&mut self, command: Command) {
+        match command {
+            Command::Listen {
+                session,
+                addr,
+                options,
+            } => self.listen(session, &addr, options),
+            Command::Connect {
+                session,
+                addr,
+                timeout,
+            } => self.connect(session, &addr, timeout),
+            Command::Send {
+                session,
+                target,
+                data,
+            } => self.send(session, target, data),
+            Command::Close { session, conn, how } => {
+                let token = self.member_token(session, conn);
+                match token {
+                    Some(token) => {
+                        let reason = match how {
+                            CloseHow::Graceful => CloseReason::Closed,
+                            CloseHow::Abort => CloseReason::Aborted,
+                        };
+                        self.close(token, reason, how);
+                    }
+                    None => self.error(session, format!("connection #{} is not open", conn.0)),
+                }
+            }
+            Command::FinishSending { session } => {
+                let members: Vec<Token> = self.members(session);
+                if members.is_empty() {
+                    self.error(session, "not connected".into());
+                }
+                for token in members {
+                    if let Some(conn) = self.conns.get_mut(&token) {
+                        conn.finish_after_flush = true;
+                    }
+                    self.mark_flush(token);
+                }
+            }
+            Command::Stop { session } => self.stop(session),
+            Command::Remove { session } => {
+                self.stop(session);
+                self.sessions.remove(&session);
+            }
+        }
+    }
+
+    fn members(&self, session: SessionId) -> Vec<Token> {
+        self.sessions
+            .get(&session)
+            .map(|s| s.members.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    fn member_token(&self, session: SessionId, conn: ConnId) -> Option<Token> {
+        let s = self.sessions.get(&session)?;
+        s.members
+            .iter()
+            .copied()
+            .find(|token| self.conns.get(token).is_some_and(|c| c.id == conn))
+    }
+
+    fn error(&mut self, session: SessionId, message: String) {
+        self.sink.emit(session, EventKind::Error { message });
+    }
+
+    // ---- server ---------------------------------------------------------------
+
+    fn listen(&mut self, session: SessionId, addr: &str, options: ServerOptions) {
+        self.stop(session);
+        let attempt = self.begin_attempt(
+            session,
+            Role::Server {
+                listener: None,
+                options,
+                unreported_lines: 0,
+            },
+        );
+        match parse_endpoint(addr) {
+            Err(e) => self.sink.emit(
+                session,
+                EventKind::ListenFailed {
+                    error: e.to_string(),
+                },
+            ),
+            Ok(endpoint) => match endpoint.literal() {
+                Some(addr) => self.bind(session, vec![addr]),
+                None => self.resolve_in_background(session, attempt, endpoint.host, endpoint.port),
+            },
+        }
+    }
+
+    /// Creates or resets the session's state for a new Listen/Connect.
+    fn begin_attempt(&mut self, session: SessionId, role: Role) -> u64 {
+        let entry = self.sessions.entry(session).or_insert(Session {
+            role: Role::Client {
+                connecting: None,
+                timeout: Duration::ZERO,
+            },
+            members: HashSet::new(),
+            attempt: 0,
+        });
+        entry.role = role;
+        entry.attempt += 1;
+        entry.attempt
+    }
+
+    fn bind(&mut self, session: SessionId, addrs: Vec<SocketAddr>) {
+        let mut last_error = String::from("the name resolved to no address");
+        for addr in addrs {
+            match bind_listener(addr) {
+                Ok(mut listener) => {
+                    let token = self.take_token();
+                    if let Err(e) =
+                        self.poll
+                            .registry()
+                            .register(&mut listener, token, Interest::READABLE)
+                    {
+                        last_error = describe_io_error(&e);
+                        continue;
+                    }
+                    let local = listener.local_addr().unwrap_or(addr);
+                    if let Some(Session {
+                        role: Role::Server { listener: slot, .. },
+                        ..
+                    }) = self.sessions.get_mut(&session)
+                    {
+                        *slot = Some((token, listener));
+                        self.listeners.insert(token, session);
+                        self.sink.emit(session, EventKind::Listening { local });
+                        // Clients may already wait in the backlog.
+                        self.accept(session);
+                    }
+                    return;
+                }
+                Err(e) => last_error = describe_io_error(&e),
+            }
+        }
+        self.sink
+            .emit(session, EventKind::ListenFailed { error: last_error });
+    }
+
+    fn accept(&mut self, session: SessionId) {
+        loop {
+            let Some(Session {
+                role:
+                    Role::Server {
+                        listener: Some((_, listener)),
+                        options,
+                        ..
+                    },
+                ..
+            }) = self.sessions.get(&session)
+            else {
+                return;
+            };
+            let chat = options.chat;
+            match listener.accept() {
+                Ok((stream, peer)) => self.adopt(session, stream, peer, chat, None),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if is_transient_accept_error(&e) => {}
+                Err(e) => {
+                    self.error(
+                        session,
+                        format!("cannot accept a connection: {}", describe_io_error(&e)),
+                    );
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Registers a connected stream (accepted, or a finished client connect) as a member.
+    fn adopt(
+        &mut self,
+        session: SessionId,
+        mut stream: TcpStream,
+        peer: SocketAddr,
+        chat: bool,
+        token: Option<Token>,
+    ) {
+        // A test bench sends what the user clicked now, not after Nagle's delay.
+        let _ = stream.set_nodelay(true);
+        let local = match stream.local_addr() {
+            Ok(local) => local,
+            Err(e) => {
+                self.error(
+                    session,
+                    format!("connection lost at once: {}", describe_io_error(&e)),
+                );
+                return;
+            }
+        };
+        let token = match token {
+            Some(token) => token,
+            None => {
+                let token = self.take_token();
+                if let Err(e) = self.poll.registry().register(
+                    &mut stream,
+                    token,
+                    Interest::READABLE | Interest::WRITABLE,
+                ) {
+                    self.error(
+                        session,
+                        format!("cannot watch a connection: {}", describe_io_error(&e)),
+                    );
+                    return;
+                }
+                token
+            }
+        };
+        let id = ConnId(self.next_conn);
+        self.next_conn += 1;
+        let conn = Conn::new(id, session, stream, local, peer, chat);
+        self.sink.emit(session, EventKind::Connected(conn.info()));
+        self.conns.insert(token, conn);
+        if let Some(s) = self.sessions.get_mut(&session) {
+            s.members.insert(token);
+        }
+        // Data may have arrived with the handshake; edge-triggered readiness would not repeat it.
+        self.mark_readable(token);
+    }
+
+    fn stop(&mut self, session: SessionId) {
+        let Some(s) = self.sessions.get_mut(&session) else {
+            return;
+        };
+        let members: Vec<Token> = s.members.drain().collect();
+        let mut stopped_listener = false;
+        let mut cancelled_connect = None;
+        match &mut s.role {
+            Role::Server { listener, .. } => {
+                if let Some((token, mut listener)) = listener.take() {
+                    let _ = self.poll.registry().deregister(&mut listener);
+                    self.listeners.remove(&token);
+                    stopped_listener = true;
+                }
+            }
+            Role::Client { connecting, .. } => cancelled_connect = connecting.take(),
+        }
+        let is_server = matches!(s.role, Role::Server { .. });
+        if let Some(connecting) = cancelled_connect {
+            self.drop_connecting(connecting);
+            self.sink.emit(
+                session,
+                EventKind::ConnectFailed {
+                    error: "cancelled".into(),
+                },
+            );
+        }
+        let reason = if is_server {
+            CloseReason::ServerStopped
+        } else {
+            CloseReason::Closed
+        };
+        for token in members {
+            self.close(token, reason.clone(), CloseHow::Graceful);
+        }
+        if stopped_listener {
+            self.sink.emit(session, EventKind::Stopped);
+        }
+    }
+
+    // ---- client ---------------------------------------------------------------
+
+    fn connect(&mut self, session: SessionId, addr: &str, timeout: Duration) {
+        self.stop(session);
+        let attempt = self.begin_attempt(
+            session,
+            Role::Client {
+                connecting: None,
+                timeout,
+            },
+        );
+        match parse_endpoint(addr) {
+            Err(e) => self.sink.emit(
+                session,
+                EventKind::ConnectFailed {
+                    error: e.to_string(),
+                },
+            ),
+            Ok(endpoint) => {
+                let deadline = Instant::now() + timeout;
+                if let Some(Session {
+                    role: Role::Client { connecting, .. },
+                    ..
+                }) = self.sessions.get_mut(&session)
+                {
+                    *connecting = Some(Connecting {
+                        token: None,
+                        stream: None,
+                        remaining: Vec::new(),
+                        deadline,
+                        last_error: None,
+                    });
+                }
+                match endpoint.literal() {
+                    Some(addr) => self.try_next_address(session, vec![addr]),
+                    None => {
+                        self.resolve_in_background(session, attempt, endpoint.host, endpoint.port)
+                    }
+                }
+            }
+        }
+    }
+
+    fn resolve_in_background(&mut self, session: SessionId, attempt: u64, host: String, port: u16) {
+        let answer = self.inbox_tx.clone();
+        let waker = self.waker.clone();
+        let spawned = std::thread::Builder::new()
+            .name("socklab-resolve".into())
+            .spawn(move || {
+                let result = (host.as_str(), port)
+                    .to_socket_addrs()
+                    .map(|addrs| addrs.collect::<Vec<_>>())
+                    .map_err(|e| format!("cannot resolve \"{host}\": {}", describe_io_error(&e)));
+                if answer
+                    .send(Inbox::Resolved {
+                        session,
+                        attempt,
+                        result,
+                    })
+                    .is_ok()
+                {
+                    let _ = waker.wake();
+                }
+            });
+        if let Err(e) = spawned {
+            self.resolved(
+                session,
+                attempt,
+                Err(format!("cannot start the resolver: {e}")),
+            );
+        }
+    }
+
+    fn resolved(
+        &mut self,
+        session: SessionId,
+        attempt: u64,
+        result: Result<Vec<SocketAddr>, String>,
+    ) {
+        let Some(s) = self.sessions.get(&session) else {
+            return;
+        };
+        if s.attempt != attempt {
+            return;
+        }
+        let is_server = matches!(s.role, Role::Server { .. });
+        match (result, is_server) {
+            (Ok(addrs), true) => self.bind(session, addrs),
+            (Ok(addrs), false) => self.try_next_address(session, addrs),
+            (Err(error), true) => self.sink.emit(session, EventKind::ListenFailed { error }),
+            (Err(error), false) => {
+                if let Some(Session {
+                    role: Role::Client { connecting, .. },
+                    ..
+                }) = self.sessions.get_mut(&session)
+                {
+                    *connecting = None;
+                }
+                self.sink.emit(session, EventKind::ConnectFailed { error });
+            }
+        }
+    }
+
+    /// Starts a non-blocking connect to the next address left; reports failure when none is.
+    fn try_next_address(&mut self, session: SessionId, more: Vec<SocketAddr>) {
+        let Some(Session {
+            role:
+                Role::Client {
+                    connecting: Some(connecting),
+                    ..
+                },
+            ..
+        }) = self.sessions.get_mut(&session)
+        else {
+            return;
+        };
+        // Addresses are tried in the resolver's order.
+        connecting.remaining.splice(0..0, more);
+        loop {
+            let Some(Session {
+                role:
+                    Role::Client {
+                        connecting: Some(connecting),
+                        ..
+                    },
+                ..
+            }) = self.sessions.get_mut(&session)
+            else {
+                return;
+            };
+            if connecting.remaining.is_empty() {
+                let error = connecting
+                    .last_error
+                    .take()
+                    .unwrap_or_else(|| "the name resolved to no address".into());
+                if let Some(Session {
+                    role: Role::Client { connecting, .. },
+                    ..
+                }) = self.sessions.get_mut(&session)
+                {
+                    *connecting = None;
+                }
+                self.sink.emit(session, EventKind::ConnectFailed { error });
+                return;
+            }
+            let addr = connecting.remaining.remove(0);
+            match TcpStream::connect(addr) {
+                Ok(mut stream) => {
+                    let token = Token(self.next_token);
+                    self.next_token += 1;
+                    if let Err(e) = self.poll.registry().register(
+                        &mut stream,
+                        token,
+                        Interest::READABLE | Interest::WRITABLE,
+                    ) {
+                        connecting.last_error = Some(describe_io_error(&e));
+                        continue;
+                    }
+                    connecting.token = Some(token);
+                    connecting.stream = Some(stream);
+                    self.pending_connects.insert(token, session);
+                    self.sink
+                        .emit(session, EventKind::Connecting { peer: addr });
+                    return;
+                }
+                Err(e) => connecting.last_error = Some(describe_io_error(&e)),
+            }
+        }
+    }
+
+    fn connect_progress(&mut self, session: SessionId, token: Token) {
+        let Some(Session {
+            role:
+                Role::Client {
+                    connecting: Some(connecting),
+                    ..
+                },
+            ..
+        }) = self.sessions.get_mut(&session)
+        else {
+            self.pending_connects.remove(&token);
+            return;
+        };
+        let Some(stream) = connecting.stream.as_ref() else {
+            return;
+        };
+        let failure = match stream.take_error() {
+            Ok(Some(e)) | Err(e) => Some(e),
+            Ok(None) => None,
+        };
+        let outcome = match failure {
+            Some(e) => Err(e),
+            None => match stream.peer_addr() {
+                Ok(peer) => Ok(peer),
+                // Not connected yet: a spurious wake-up.
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => return,
+                Err(e) => Err(e),
+            },
+        };
+        self.pending_connects.remove(&token);
+        let mut stream = connecting.stream.take();
+        connecting.token = None;
+        match outcome {
+            Ok(peer) => {
+                let Some(stream) = stream.take() else { return };
+                if let Some(Session {
+                    role: Role::Client { connecting, .. },
+                    ..
+                }) = self.sessions.get_mut(&session)
+                {
+                    *connecting = None;
+                }
+                self.adopt(session, stream, peer, false, Some(token));
+            }
+            Err(e) => {
+                connecting.last_error = Some(describe_io_error(&e));
+                if let Some(mut stream) = stream {
+                    let _ = self.poll.registry().deregister(&mut stream);
+                }
+                self.try_next_address(session, Vec::new());
+            }
+        }
+    }
+
+    fn drop_connecting(&mut self, mut connecting: Connecting) {
+        if let Some(token) = connecting.token {
+            self.pending_connects.remove(&token);
+        }
+        if let Some(mut stream) = connecting.stream.take() {
+            let _ = self.poll.registry().deregister(&mut stream);
+        }
+    }
+
+    // ---- data -----------------------------------------------------------------
+
+    fn send(&mut self, session: SessionId, target: Target, data: Vec<u8>) {
+        let tokens = match target {
+            Target::All => self.members(session),
+            Target::One(conn) => self.member_token(session, conn).into_iter().collect(),
+        };
+        if tokens.is_empty() {
+            let message = match target {
+                Target::All => "not sent: no connection is open".to_string(),
+                Target::One(conn) => format!("not sent: connection #{} is not open", conn.0),
+            };
+            self.error(session, message);
+            return;
+        }
+        let data: Arc<[u8]> = data.into();
+        for token in tokens {
+            if let Some(conn) = self.conns.get_mut(&token) {
+                if conn.write_closed || conn.finish_after_flush {
+                    self.sink.emit(
+                        session,
+                        EventKind::Error {
+                            message: format!(
+                                "not sent to #{}: sending on it was finished",
+                                conn.id.0
+                            ),
+                        },
+                    );
+                    continue;
+                }
+                conn.enqueue(data.clone(), true);
+                self.mark_flush(token);
+            }
+        }
+    }
+
+    fn mark_readable(&mut self, token: Token) {
+        if let Some(conn) = self.conns.get_mut(&token) {
+            conn.read_pending = true;
+            if !conn.in_read_list {
+                conn.in_read_list = true;
+                self.read_list.push(token);
+            }
+        }
+    }
+
+    fn mark_flush(&mut self, token: Token) {
+        if let Some(conn) = self.conns.get_mut(&token)
+            && !conn.in_flush_list
+        {
+            conn.in_flush_list = true;
+            self.flush_list.push(token);
+        }
+    }
+
+    /// Reads every connection that may hold data, a bounded amount each.
+    fn read_ready(&mut self) {
+        let list = std::mem::take(&mut self.read_list);
+        for token in list {
+            if let Some(conn) = self.conns.get_mut(&token) {
+                conn.in_read_list = false;
+            }
+            self.read_conn(token);
+        }
+    }
+
+    fn read_conn(&mut self, token: Token) {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        for _ in 0..READS_PER_TURN {
+            let Some(conn) = self.conns.get_mut(&token) else {
+                break;
+            };
+            if !conn.read_pending {
+                break;
+            }
+            let chat = conn.framer.is_some();
+            if !chat && self.sink.congested() {
+                // The owner is behind: leave the bytes in the kernel, TCP slows the peer.
+                break;
+            }
+            match conn.stream.read(&mut scratch) {
+                Ok(0) => {
+                    conn.read_pending = false;
+                    self.end_of_stream(token);
+                    break;
+                }
+                Ok(n) => {
+                    conn.counters.add_in(n);
+                    let (id, session) = (conn.id, conn.session);
+                    if chat {
+                        self.chat_input(token, &scratch[..n]);
+                    } else {
+                        self.sink.emit(
+                            session,
+                            EventKind::Received {
+                                conn: id,
+                                data: scratch[..n].to_vec(),
+                            },
+                        );
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    conn.read_pending = false;
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    conn.read_pending = false;
+                    let reason = close_reason_for(&e);
+                    self.close(token, reason, CloseHow::Abort);
+                    break;
+                }
+            }
+        }
+        self.scratch = scratch;
+        if let Some(conn) = self.conns.get_mut(&token)
+            && conn.read_pending
+            && !conn.in_read_list
+        {
+            conn.in_read_list = true;
+            self.read_list.push(token);
+        }
+    }
+
+    fn end_of_stream(&mut self, token: Token) {
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return;
+        };
+        if conn.closing.is_some() {
+            // Already closing; the peer's FIN just confirms it.
+            return;
+        }
+        if let Some(line) = conn.framer.as_mut().and_then(|f| f.finish()) {
+            self.relay_lines(token, vec![line]);
+        }
+        self.close(token, CloseReason::PeerClosed, CloseHow::Graceful);
+    }
+
+    fn chat_input(&mut self, token: Token, data: &[u8]) {
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return;
+        };
+        if conn.closing.is_some() {
+            return;
+        }
+        let Some(framer) = conn.framer.as_mut() else {
+            return;
+        };
+        let mut lines = Vec::new();
+        let mut quit = false;
+        let result = framer.push(data, |line| match chat::classify(line) {
+            LineAction::Skip => ControlFlow::Continue(()),
+            LineAction::Quit => {
+                quit = true;
+                ControlFlow::Break(())
+            }
+            LineAction::Relay => {
+                lines.push(line.to_vec());
+                ControlFlow::Continue(())
+            }
+        });
+        self.relay_lines(token, lines);
+        if result.is_err() {
+            self.close(token, CloseReason::LineTooLong, CloseHow::Abort);
+        } else if quit {
+            self.close(token, CloseReason::Quit, CloseHow::Graceful);
+        }
+    }
+
+    /// Relays `lines` from `from` to every member of its chat session, the sender included.
+    fn relay_lines(&mut self, from: Token, lines: Vec<Vec<u8>>) {
+        if lines.is_empty() {
+            return;
+        }
+        let Some(conn) = self.conns.get(&from) else {
+            return;
+        };
+        let (session, id, peer) = (conn.session, conn.id, conn.peer);
+        let now = Local::now();
+        let mut relay = Vec::with_capacity(lines.iter().map(|l| l.len() + 64).sum());
+        for line in &lines {
+            self.clock
+                .append_relay(now, &conn.peer_text, line, &mut relay);
+        }
+        let relay: Arc<[u8]> = relay.into();
+        let Some(s) = self.sessions.get_mut(&session) else {
+            return;
+        };
+        let mut too_slow = Vec::new();
+        for &member in &s.members {
+            if let Some(target) = self.conns.get_mut(&member) {
+                target.enqueue(relay.clone(), false);
+                if target.queued_bytes() > chat::MAX_QUEUED_BYTES {
+                    too_slow.push(member);
+                } else if !target.in_flush_list {
+                    target.in_flush_list = true;
+                    self.flush_list.push(member);
+                }
+            }
+        }
+        if let Role::Server {
+            unreported_lines, ..
+        } = &mut s.role
+        {
+            if self.sink.congested() {
+                *unreported_lines += lines.len() as u64;
+            } else {
+                if *unreported_lines > 0 {
+                    let count = std::mem::take(unreported_lines);
+                    self.sink
+                        .emit(session, EventKind::LinesUnreported { count });
+                }
+                for line in lines {
+                    self.sink.emit(
+                        session,
+                        EventKind::ChatLine {
+                            conn: id,
+                            peer,
+                            line,
+                        },
+                    );
+                }
+            }
+        }
+        for token in too_slow {
+            self.close(token, CloseReason::TooSlow, CloseHow::Abort);
+        }
+    }
+
+    fn flush_ready(&mut self) {
+        let list = std::mem::take(&mut self.flush_list);
+        for token in list {
+            if let Some(conn) = self.conns.get_mut(&token) {
+                conn.in_flush_list = false;
+            }
+            self.flush_conn(token);
+        }
+    }
+
+    fn flush_conn(&mut self, token: Token) {
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return;
+        };
+        let was_write_closed = conn.write_closed;
+        match conn.flush() {
+            Ok(written) => {
+                let (id, session) = (conn.id, conn.session);
+                let done = !conn.has_queued();
+                let finished_sending = !was_write_closed && conn.write_closed;
+                let closing = conn.closing.is_some();
+                for data in written {
+                    self.sink.emit(session, EventKind::Sent { conn: id, data });
+                }
+                if finished_sending {
+                    self.sink
+                        .emit(session, EventKind::SendingFinished { conn: id });
+                }
+                if done && closing {
+                    self.finish_close(token);
+                }
+            }
+            Err(e) => {
+                let reason = close_reason_for(&e);
+                self.close(token, reason, CloseHow::Abort);
+            }
+        }
+    }
+
+    // ---- closing --------------------------------------------------------------
+
+    /// Closes a connection: at once for `Abort`, after its queue drains for `Graceful`.
+    fn close(&mut self, token: Token, reason: CloseReason, how: CloseHow) {
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return;
+        };
+        if let Some(s) = self.sessions.get_mut(&conn.session) {
+            s.members.remove(&token);
+        }
+        match how {
+            CloseHow::Abort => {
+                conn.set_abortive();
+                conn.closing = Some((reason, Instant::now()));
+                self.finish_close(token);
+            }
+            CloseHow::Graceful => {
+                if conn.closing.is_some() {
+                    return;
+                }
+                conn.closing = Some((reason, Instant::now() + LINGER));
+                self.flush_conn(token);
+            }
+        }
+    }
+
+    fn finish_close(&mut self, token: Token) {
+        self.drain_unread(token);
+        let Some(mut conn) = self.conns.remove(&token) else {
+            return;
+        };
+        let _ = self.poll.registry().deregister(&mut conn.stream);
+        if let Some(s) = self.sessions.get_mut(&conn.session) {
+            s.members.remove(&token);
+        }
+        let unsent = conn.discard_queue();
+        let reason = conn
+            .closing
+            .take()
+            .map_or(CloseReason::Closed, |(reason, _)| reason);
+        self.sink.emit(
+            conn.session,
+            EventKind::Closed {
+                conn: conn.id,
+                reason,
+                unsent,
+            },
+        );
+    }
+
+    /// Reads what the kernel already holds before a close: closing a socket with unread
+    /// data sends RST instead of FIN, and what arrived is still reported.
+    fn drain_unread(&mut self, token: Token) {
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return;
+        };
+        if matches!(
+            conn.closing,
+            Some((
+                CloseReason::Aborted | CloseReason::TooSlow | CloseReason::LineTooLong,
+                _
+            ))
+        ) {
+            return;
+        }
+        let mut scratch = std::mem::take(&mut self.scratch);
+        for _ in 0..READS_PER_TURN {
+            match conn.stream.read(&mut scratch) {
+                Ok(n) if n > 0 => {
+                    conn.counters.add_in(n);
+                    if conn.framer.is_none() {
+                        self.sink.emit(
+                            conn.session,
+                            EventKind::Received {
+                                conn: conn.id,
+                                data: scratch[..n].to_vec(),
+                            },
+                        );
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                _ => break,
+            }
+        }
+        self.scratch = scratch;
+    }
+
+    fn check_deadlines(&mut self) {
+        let now = Instant::now();
+        let expired: Vec<Token> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.closing.as_ref().is_some_and(|(_, d)| *d <= now))
+            .map(|(t, _)| *t)
+            .collect();
+        for token in expired {
+            self.finish_close(token);
+        }
+        let timed_out: Vec<SessionId> = self
+            .sessions
+            .iter()
+            .filter_map(|(id, s)| match &s.role {
+                Role::Client {
+                    connecting: Some(c),
+                    ..
+                } if c.deadline <= now => Some(*id),
+                _ => None,
+            })
+            .collect();
+        for session in timed_out {
+            let Some(Session {
+                role:
+                    Role::Client {
+                        connecting,
+                        timeout,
+                    },
+                ..
+            }) = self.sessions.get_mut(&session)
+            else {
+                continue;
+            };
+            let timeout = *timeout;
+            if let Some(connecting) = connecting.take() {
+                self.drop_connecting(connecting);
+                self.sink.emit(
+                    session,
+                    EventKind::ConnectFailed {
+                        error: format!("timed out after {}", format_duration(timeout)),
+                    },
+                );
+            }
+        }
+    }
+
+    fn shutdown(&mut self) {
+        let sessions: Vec<SessionId> = self.sessions.keys().copied().collect();
+        for session in sessions {
+            self.stop(session);
+        }
+        let left: Vec<Token> = self.conns.keys().copied().collect();
+        for token in left {
+            self.finish_close(token);
+        }
+    }
+}
+
+fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    // Lets a stopped server start again at once while old connections sit in TIME_WAIT.
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    Ok(TcpListener::from_std(socket.into()))
+}
+
+/// Accept errors that concern one pending connection, not the listener.
+fn is_transient_accept_error(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::Interrupted
+    )
+}
+
+fn close_reason_for(error: &io::Error) -> CloseReason {
+    match error.kind() {
+        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => CloseReason::PeerReset,
+        _ => CloseReason::Io(describe_io_error(error)),
+    }
+}
+
+fn format_duration(duration: Duration) -> String {
+    if duration.subsec_millis() == 0 {
+        format!("{} s", duration.as_secs())
+    } else {
+        format!("{} ms", duration.as_millis())
+    }
+}

@@ -1,0 +1,156 @@
+//! Client sessions against real loopback listeners.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::time::Duration;
+
+use common::*;
+use socklab::engine::{CloseReason, Command, DEFAULT_CONNECT_TIMEOUT, EventKind, Target};
+
+fn listener() -> TcpListener {
+    TcpListener::bind("127.0.0.1:0").unwrap()
+}
+
+fn accept(listener: &TcpListener) -> std::net::TcpStream {
+    let (stream, _) = listener.accept().unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    stream
+}
+
+#[test]
+fn connects_reports_addresses_and_exchanges_exact_bytes() {
+    let engine = engine();
+    let server = listener();
+    let addr = server.local_addr().unwrap();
+    let session = engine.connect(&addr.to_string(), DEFAULT_CONNECT_TIMEOUT);
+    let mut peer = accept(&server);
+    let info = connected(&engine);
+    assert_eq!(info.peer, addr);
+    assert_eq!(info.local, peer.peer_addr().unwrap());
+
+    engine.send(session, Target::All, b"ping\r\n\x00\xfe");
+    assert_eq!(read_exact(&mut peer, 8), b"ping\r\n\x00\xfe");
+
+    peer.write_all(b"pong").unwrap();
+    let data = wait_for(&engine, |e| match &e.kind {
+        EventKind::Received { data, .. } => Some(data.clone()),
+        _ => None,
+    });
+    assert_eq!(data, b"pong");
+    assert_eq!(info.counters.bytes_out(), 8);
+    assert_eq!(info.counters.bytes_in(), 4);
+}
+
+#[test]
+fn refused_connection_says_so() {
+    let engine = engine();
+    let addr = listener().local_addr().unwrap(); // dropped: nothing listens there now
+    engine.connect(&addr.to_string(), DEFAULT_CONNECT_TIMEOUT);
+    let error = wait_for(&engine, |e| match &e.kind {
+        EventKind::ConnectFailed { error } => Some(error.clone()),
+        EventKind::Connected(_) => panic!("should not connect"),
+        _ => None,
+    });
+    assert_eq!(error, "connection refused");
+}
+
+#[test]
+fn zero_timeout_times_out() {
+    let engine = engine();
+    let server = listener();
+    engine.connect(&server.local_addr().unwrap().to_string(), Duration::ZERO);
+    let error = wait_for(&engine, |e| match &e.kind {
+        EventKind::ConnectFailed { error } => Some(error.clone()),
+        EventKind::Connected(_) => panic!("a zero timeout cannot connect"),
+        _ => None,
+    });
+    assert!(error.starts_with("timed out"), "{error}");
+}
+
+#[test]
+fn reconnects_with_the_same_session_after_the_peer_closes() {
+    let engine = engine();
+    let server = listener();
+    let addr = server.local_addr().unwrap().to_string();
+    let session = engine.connect(&addr, DEFAULT_CONNECT_TIMEOUT);
+    let first_peer = accept(&server);
+    let first = connected(&engine);
+    drop(first_peer);
+    let reason = wait_for(&engine, |e| match &e.kind {
+        EventKind::Closed { conn, reason, .. } if *conn == first.conn => Some(reason.clone()),
+        _ => None,
+    });
+    assert_eq!(reason, CloseReason::PeerClosed);
+
+    engine.execute(Command::Connect {
+        session,
+        addr,
+        timeout: DEFAULT_CONNECT_TIMEOUT,
+    });
+    let mut second_peer = accept(&server);
+    let second = connected(&engine);
+    assert_ne!(second.conn, first.conn);
+    engine.send(session, Target::All, b"again");
+    assert_eq!(read_exact(&mut second_peer, 5), b"again");
+}
+
+#[test]
+fn resolves_host_names() {
+    let engine = engine();
+    let server = listener();
+    let port = server.local_addr().unwrap().port();
+    // localhost may resolve to ::1 first; the engine tries each address in turn.
+    engine.connect(&format!("localhost:{port}"), DEFAULT_CONNECT_TIMEOUT);
+    let _peer = accept(&server);
+    let info = connected(&engine);
+    assert_eq!(info.peer.port(), port);
+    assert!(info.peer.ip().is_loopback());
+}
+
+#[test]
+fn finish_sending_flushes_then_half_closes_and_keeps_reading() {
+    let engine = engine();
+    let server = listener();
+    let session = engine.connect(
+        &server.local_addr().unwrap().to_string(),
+        DEFAULT_CONNECT_TIMEOUT,
+    );
+    let mut peer = accept(&server);
+    connected(&engine);
+    engine.send(session, Target::All, b"request");
+    engine.execute(Command::FinishSending { session });
+    let mut got = Vec::new();
+    peer.read_to_end(&mut got).unwrap();
+    assert_eq!(got, b"request");
+    wait_for(&engine, |e| {
+        matches!(e.kind, EventKind::SendingFinished { .. }).then_some(())
+    });
+    peer.write_all(b"response").unwrap();
+    drop(peer);
+    let data = wait_for(&engine, |e| match &e.kind {
+        EventKind::Received { data, .. } => Some(data.clone()),
+        _ => None,
+    });
+    assert_eq!(data, b"response");
+}
+
+#[test]
+fn disconnect_closes_gracefully() {
+    let engine = engine();
+    let server = listener();
+    let session = engine.connect(
+        &server.local_addr().unwrap().to_string(),
+        DEFAULT_CONNECT_TIMEOUT,
+    );
+    let mut peer = accept(&server);
+    connected(&engine);
+    engine.execute(Command::Stop { session });
+    let reason = wait_for(&engine, |e| match &e.kind {
+        EventKind::Closed { reason, .. } => Some(reason.clone()),
+        _ => None,
+    });
+    assert_eq!(reason, CloseReason::Closed);
+    assert_eq!(read_to_close(&mut peer).unwrap(), b"");
+}

@@ -1,0 +1,236 @@
+//! Server sessions against real loopback clients.
+
+mod common;
+
+use std::io::{ErrorKind, Write};
+use std::net::TcpListener;
+
+use common::*;
+use socklab::engine::{CloseHow, CloseReason, Command, EventKind, ServerOptions, Target};
+
+#[test]
+fn accepts_many_clients_and_reports_both_addresses() {
+    let engine = engine();
+    let (_, local) = listen(&engine, false);
+    assert_ne!(local.port(), 0, "port 0 resolves to the real port");
+    let clients: Vec<_> = (0..5).map(|_| client(local)).collect();
+    let mut infos: Vec<_> = (0..5).map(|_| connected(&engine)).collect();
+    infos.sort_by_key(|i| i.peer);
+    let mut expected: Vec<_> = clients
+        .iter()
+        .map(|c| (c.local_addr().unwrap(), c.peer_addr().unwrap()))
+        .collect();
+    expected.sort();
+    let reported: Vec<_> = infos.iter().map(|i| (i.peer, i.local)).collect();
+    assert_eq!(reported, expected);
+    let mut ids: Vec<_> = infos.iter().map(|i| i.conn).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 5, "every connection has its own id");
+}
+
+#[test]
+fn reports_received_bytes_exactly_and_counts_them() {
+    let engine = engine();
+    let (_, local) = listen(&engine, false);
+    let mut stream = client(local);
+    let info = connected(&engine);
+    let payload = b"hello\x00\xff\r\n".to_vec();
+    stream.write_all(&payload).unwrap();
+    let mut got = Vec::new();
+    while got.len() < payload.len() {
+        got.extend(wait_for(&engine, |e| match &e.kind {
+            EventKind::Received { conn, data } if *conn == info.conn => Some(data.clone()),
+            _ => None,
+        }));
+    }
+    assert_eq!(got, payload);
+    assert_eq!(info.counters.bytes_in(), payload.len() as u64);
+}
+
+#[test]
+fn sends_to_one_connection_or_to_all() {
+    let engine = engine();
+    let (session, local) = listen(&engine, false);
+    let mut a = client(local);
+    let info_a = connected(&engine);
+    let mut b = client(local);
+    let info_b = connected(&engine);
+    assert_eq!(info_a.peer, a.local_addr().unwrap());
+
+    engine.send(session, Target::One(info_a.conn), b"only-a");
+    assert_eq!(read_exact(&mut a, 6), b"only-a");
+    assert_silent(&mut b);
+
+    engine.send(session, Target::All, b"both\n");
+    assert_eq!(read_exact(&mut a, 5), b"both\n");
+    assert_eq!(read_exact(&mut b, 5), b"both\n");
+    let sent = wait_for(&engine, |e| match &e.kind {
+        EventKind::Sent { conn, data } if *conn == info_b.conn => Some(data.to_vec()),
+        _ => None,
+    });
+    assert_eq!(sent, b"both\n");
+    assert_eq!(info_a.counters.bytes_out(), 11);
+    assert_eq!(info_b.counters.bytes_out(), 5);
+}
+
+#[test]
+fn graceful_close_delivers_queued_data_then_fin() {
+    let engine = engine();
+    let (session, local) = listen(&engine, false);
+    let mut stream = client(local);
+    let info = connected(&engine);
+    engine.send(session, Target::One(info.conn), b"bye");
+    engine.execute(Command::Close {
+        session,
+        conn: info.conn,
+        how: CloseHow::Graceful,
+    });
+    assert_eq!(read_to_close(&mut stream).unwrap(), b"bye");
+    let reason = wait_for(&engine, |e| match &e.kind {
+        EventKind::Closed {
+            conn,
+            reason,
+            unsent,
+        } if *conn == info.conn => {
+            assert_eq!(*unsent, 0);
+            Some(reason.clone())
+        }
+        _ => None,
+    });
+    assert_eq!(reason, CloseReason::Closed);
+}
+
+#[test]
+fn abortive_close_sends_reset() {
+    let engine = engine();
+    let (session, local) = listen(&engine, false);
+    let mut stream = client(local);
+    let info = connected(&engine);
+    engine.execute(Command::Close {
+        session,
+        conn: info.conn,
+        how: CloseHow::Abort,
+    });
+    let reason = wait_for(&engine, |e| match &e.kind {
+        EventKind::Closed { reason, .. } => Some(reason.clone()),
+        _ => None,
+    });
+    assert_eq!(reason, CloseReason::Aborted);
+    let error = read_to_close(&mut stream).expect_err("a reset, not a clean end");
+    assert_eq!(error.kind(), ErrorKind::ConnectionReset);
+}
+
+#[test]
+fn stop_closes_every_connection_with_its_reason_and_frees_the_port() {
+    let engine = engine();
+    let (session, local) = listen(&engine, false);
+    let mut streams: Vec<_> = (0..3).map(|_| client(local)).collect();
+    for _ in 0..3 {
+        connected(&engine);
+    }
+    engine.execute(Command::Stop { session });
+    let mut closed = 0;
+    wait_for(&engine, |e| match &e.kind {
+        EventKind::Closed { reason, .. } => {
+            assert_eq!(*reason, CloseReason::ServerStopped);
+            closed += 1;
+            None
+        }
+        EventKind::Stopped => Some(()),
+        _ => None,
+    });
+    assert_eq!(closed, 3, "one closed event per connection before Stopped");
+    for stream in &mut streams {
+        assert_eq!(read_to_close(stream).unwrap(), b"");
+    }
+    assert!(
+        std::net::TcpStream::connect(local).is_err(),
+        "nothing listens any more"
+    );
+
+    // The same session starts again on the same port.
+    engine.execute(Command::Listen {
+        session,
+        addr: local.to_string(),
+        options: ServerOptions::default(),
+    });
+    let again = wait_for(&engine, |e| match &e.kind {
+        EventKind::Listening { local } => Some(*local),
+        EventKind::ListenFailed { error } => panic!("restart failed: {error}"),
+        _ => None,
+    });
+    assert_eq!(again, local);
+}
+
+#[test]
+fn peer_reset_is_reported_as_such() {
+    let engine = engine();
+    let (_, local) = listen(&engine, false);
+    let stream = client(local);
+    connected(&engine);
+    socket2::SockRef::from(&stream)
+        .set_linger(Some(std::time::Duration::ZERO))
+        .unwrap();
+    drop(stream);
+    let reason = wait_for(&engine, |e| match &e.kind {
+        EventKind::Closed { reason, .. } => Some(reason.clone()),
+        _ => None,
+    });
+    assert_eq!(reason, CloseReason::PeerReset);
+}
+
+#[test]
+fn port_in_use_and_bad_addresses_fail_in_plain_words() {
+    let engine = engine();
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    for (input, expected) in [
+        (addr.as_str(), "address already in use"),
+        ("127.0.0.1:70000", "not a valid port: \"70000\""),
+        ("127.0.0.1", "missing port"),
+    ] {
+        engine.listen(input, ServerOptions::default());
+        let error = wait_for(&engine, |e| match &e.kind {
+            EventKind::ListenFailed { error } => Some(error.clone()),
+            EventKind::Listening { .. } => panic!("{input} should not listen"),
+            _ => None,
+        });
+        assert!(error.contains(expected), "{input}: {error}");
+    }
+}
+
+#[test]
+fn sending_with_no_connection_is_an_error_not_a_silent_drop() {
+    let engine = engine();
+    let (session, _) = listen(&engine, false);
+    engine.send(session, Target::All, b"nobody");
+    let message = wait_for(&engine, |e| match &e.kind {
+        EventKind::Error { message } => Some(message.clone()),
+        _ => None,
+    });
+    assert_eq!(message, "not sent: no connection is open");
+}
+
+#[test]
+fn listens_on_ipv6_loopback_when_the_machine_has_it() {
+    if TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("no IPv6 loopback here; skipped");
+        return;
+    }
+    let engine = engine();
+    engine.listen("[::1]:0", ServerOptions::default());
+    let local = wait_for(&engine, |e| match &e.kind {
+        EventKind::Listening { local } => Some(*local),
+        _ => None,
+    });
+    assert!(local.is_ipv6());
+    let mut stream = client(local);
+    let info = connected(&engine);
+    assert_eq!(info.peer, stream.local_addr().unwrap());
+    stream.write_all(b"v6").unwrap();
+    let data = wait_for(&engine, |e| match &e.kind {
+        EventKind::Received { data, .. } => Some(data.clone()),
+        _ => None,
+    });
+    assert_eq!(data, b"v6");
+}
