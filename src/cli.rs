@@ -175,6 +175,7 @@ fn run_server(args: ServerArgs) -> Result<(), Failure> {
     let session = engine.listen(&args.addr, ServerOptions { chat: args.chat });
     let mut peers: HashMap<ConnId, SocketAddr> = HashMap::new();
     let mut stopping: Option<Instant> = None;
+    let mut listening = false;
     let peer_of = |peers: &HashMap<ConnId, SocketAddr>, conn: &ConnId| {
         peers
             .get(conn)
@@ -182,7 +183,7 @@ fn run_server(args: ServerArgs) -> Result<(), Failure> {
     };
     loop {
         if let Some(since) = stopping
-            && (peers.is_empty() || since.elapsed() > Duration::from_secs(6))
+            && (!listening || since.elapsed() > Duration::from_secs(6))
         {
             return Ok(());
         }
@@ -192,7 +193,10 @@ fn run_server(args: ServerArgs) -> Result<(), Failure> {
                 let Ok(Event { time, kind, .. }) = event else { return Ok(()) };
                 let t = stamp(&time);
                 match kind {
-                    EventKind::Listening { local } => print_line(format_args!("{t} listening {local}")),
+                    EventKind::Listening { local } => {
+                        listening = true;
+                        print_line(format_args!("{t} listening {local}"));
+                    }
                     EventKind::ListenFailed { error } => {
                         return Err(Failure::runtime(format!("cannot listen on {}: {error}", args.addr)));
                     }
@@ -218,7 +222,11 @@ fn run_server(args: ServerArgs) -> Result<(), Failure> {
                         let unsent = if unsent > 0 { format!(", {unsent} bytes unsent") } else { String::new() };
                         print_line(format_args!("{t} closed #{} {peer} {reason}{unsent}", conn.0));
                     }
-                    EventKind::Stopped => print_line(format_args!("{t} stopped")),
+                    EventKind::Stopped => {
+                        // The engine reports every connection's close before this.
+                        print_line(format_args!("{t} stopped"));
+                        listening = false;
+                    }
                     EventKind::Error { message } => print_line(format_args!("{t} error {message}")),
                     EventKind::Connecting { .. } | EventKind::ConnectFailed { .. } | EventKind::SendingFinished { .. } => {}
                 }
@@ -257,7 +265,6 @@ fn run_client(args: ClientArgs) -> Result<(), Failure> {
             recv(engine.events()) -> event => {
                 let Ok(Event { kind, .. }) = event else { return Ok(()) };
                 match kind {
-                    EventKind::Connecting { peer } => eprintln!("socklab: connecting to {peer}"),
                     EventKind::ConnectFailed { error } => {
                         return Err(Failure::runtime(format!("cannot connect to {}: {error}", args.addr)));
                     }
