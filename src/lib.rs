@@ -6,7 +6,9 @@
 //!   the group-chat relay. Never imports egui.
 //! - [`payload`]: pure byte codecs (escaping for display).
 //! - [`cli`]: the headless `server` and `client` commands.
+//! - [`ui`]: the eframe/egui window: side panel, session view, log, composer.
 
 pub mod cli;
 pub mod engine;
 pub mod payload;
+pub mod ui;

@@ -1,16 +1,21 @@
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 use socklab::cli::{self, Cli};
 
 fn main() -> ExitCode {
     let parsed = Cli::parse();
     match parsed.command {
         Some(command) => cli::run(command),
-        None => {
-            // The window lands with the GUI; until then, show what the CLI can do.
-            let _ = Cli::command().print_help();
-            ExitCode::SUCCESS
-        }
+        None => match socklab::ui::run() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("socklab: cannot open the window: {e}");
+                eprintln!(
+                    "socklab: without a display, use `socklab server` or `socklab client` (see --help)"
+                );
+                ExitCode::FAILURE
+            }
+        },
     }
 }

@@ -133,7 +133,7 @@ impl fmt::Display for CloseReason {
         match self {
             CloseReason::PeerClosed => write!(f, "peer closed"),
             CloseReason::PeerReset => write!(f, "reset by peer"),
-            CloseReason::Closed => write!(f, "closed"),
+            CloseReason::Closed => write!(f, "closed by us"),
             CloseReason::Aborted => write!(f, "aborted (RST sent)"),
             CloseReason::ServerStopped => write!(f, "server stopped"),
             CloseReason::Quit => write!(f, "quit"),

@@ -1,0 +1,188 @@
+//! The selected socket: status line, controls, the server's client table, the log and
+//! the composer.
+
+use chrono::Local;
+use eframe::egui;
+
+use super::session::{Kind, Session, State};
+use super::sessions_panel::status_dot_ui;
+use super::{composer, format, log_view};
+use crate::engine::{CloseHow, Command, Engine, SessionId, Target};
+
+/// What the view asks of the app (things that change the session list).
+pub enum Action {
+    Remove(SessionId),
+}
+
+pub fn session_view_ui(
+    ui: &mut egui::Ui,
+    session: &mut Session,
+    engine: &Engine,
+) -> Option<Action> {
+    let mut action = None;
+    egui::Panel::top("session_header").show(ui, |ui| {
+        action = header_ui(ui, session, engine);
+        if session.is_server() {
+            clients_ui(ui, session, engine);
+        }
+        ui.add_space(4.0);
+    });
+    egui::Panel::bottom("composer")
+        .resizable(true)
+        .default_size(120.0)
+        .show(ui, |ui| composer::composer_ui(ui, session, engine));
+    log_view::log_view_ui(ui, &mut session.log);
+    action
+}
+
+fn header_ui(ui: &mut egui::Ui, session: &mut Session, engine: &Engine) -> Option<Action> {
+    let mut action = None;
+    ui.add_space(6.0);
+    ui.horizontal(|ui| {
+        let title = match session.kind {
+            Kind::Server { chat: true } => "TCP server · group chat",
+            Kind::Server { chat: false } => "TCP server",
+            Kind::Client => "TCP client",
+        };
+        ui.heading(title);
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if ui
+                .button("Remove")
+                .on_hover_text("Close this socket and remove it from the list")
+                .clicked()
+            {
+                action = Some(Action::Remove(session.id));
+            }
+            controls_ui(ui, session, engine);
+        });
+    });
+    ui.horizontal_wrapped(|ui| {
+        status_dot_ui(ui, session.state.colour(ui.visuals()));
+        ui.strong(session.state.label());
+        let none = || "—".to_string();
+        ui.label(format!(
+            "sockname {}",
+            session.local.map_or_else(none, |a| a.to_string())
+        ));
+        if !session.is_server() {
+            ui.label(format!(
+                "peername {}",
+                session.peer.map_or_else(none, |a| a.to_string())
+            ));
+        }
+        if let Some(since) = session.since {
+            ui.label(format!("up {}", format::uptime(since, Local::now())));
+        }
+        ui.label(format!("in {}", format::bytes(session.bytes_in())));
+        ui.label(format!("out {}", format::bytes(session.bytes_out())));
+    });
+    if let State::Failed(error) = &session.state {
+        ui.colored_label(ui.visuals().error_fg_color, error);
+    }
+    action
+}
+
+/// Stop / start again for servers; disconnect / reconnect for clients.
+fn controls_ui(ui: &mut egui::Ui, session: &mut Session, engine: &Engine) {
+    let id = session.id;
+    let running = matches!(
+        session.state,
+        State::Listening | State::Starting | State::Connected | State::Connecting
+    );
+    match session.kind {
+        Kind::Server { chat } => {
+            if running {
+                if ui
+                    .button("Stop")
+                    .on_hover_text("Stop listening and close every client")
+                    .clicked()
+                {
+                    engine.execute(Command::Stop { session: id });
+                }
+            } else if ui.button("Start again").clicked() {
+                session.state = State::Starting;
+                engine.execute(Command::Listen {
+                    session: id,
+                    addr: session.addr.clone(),
+                    options: crate::engine::ServerOptions { chat },
+                });
+            }
+        }
+        Kind::Client => {
+            if running {
+                if ui.button("Disconnect").clicked() {
+                    engine.execute(Command::Stop { session: id });
+                }
+            } else if ui
+                .button("Reconnect")
+                .on_hover_text(format!("Connect to {} again", session.addr))
+                .clicked()
+            {
+                session.state = State::Connecting;
+                engine.execute(Command::Connect {
+                    session: id,
+                    addr: session.addr.clone(),
+                    timeout: crate::engine::DEFAULT_CONNECT_TIMEOUT,
+                });
+            }
+        }
+    }
+}
+
+/// The server's connected clients: pick one to kick or to send to.
+fn clients_ui(ui: &mut egui::Ui, session: &mut Session, engine: &Engine) {
+    ui.add_space(4.0);
+    ui.horizontal(|ui| {
+        ui.strong(format!("Connected clients ({})", session.conns.len()));
+        let selected = session.selected_conn;
+        let kick = ui
+            .add_enabled(selected.is_some(), egui::Button::new("Kick"))
+            .on_hover_text("Close the selected client's connection")
+            .on_disabled_hover_text("Select a client in the table first");
+        if kick.clicked()
+            && let Some(conn) = selected
+        {
+            engine.execute(Command::Close {
+                session: session.id,
+                conn,
+                how: CloseHow::Graceful,
+            });
+        }
+    });
+    if session.conns.is_empty() {
+        ui.weak("No client connected yet.");
+        return;
+    }
+    egui::ScrollArea::vertical()
+        .id_salt("clients")
+        .max_height(140.0)
+        .show(ui, |ui| {
+            egui::Grid::new("clients_table")
+                .striped(true)
+                .num_columns(5)
+                .show(ui, |ui| {
+                    for heading in ["Peername", "Sockname", "Connected since", "In", "Out"] {
+                        ui.strong(heading);
+                    }
+                    ui.end_row();
+                    for row in &session.conns {
+                        let conn = row.info.conn;
+                        let selected = session.selected_conn == Some(conn);
+                        if ui
+                            .selectable_label(selected, row.info.peer.to_string())
+                            .clicked()
+                        {
+                            session.selected_conn = if selected { None } else { Some(conn) };
+                            if !selected {
+                                session.target = Target::One(conn);
+                            }
+                        }
+                        ui.label(row.info.local.to_string());
+                        ui.label(format::clock(&row.since));
+                        ui.label(format::bytes(row.info.counters.bytes_in()));
+                        ui.label(format::bytes(row.info.counters.bytes_out()));
+                        ui.end_row();
+                    }
+                });
+        });
+}

@@ -1,0 +1,297 @@
+//! The real window driven with egui_kittest against real loopback sockets, finding widgets
+//! by the labels a person reads. No display or GPU is needed.
+
+mod common;
+
+use std::io::{BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+use common::{WAIT, read_exact, read_relay, read_to_close};
+use eframe::egui::accesskit::Role;
+use eframe::egui::{Key, Modifiers};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use socklab::ui::SocklabApp;
+use socklab::ui::session::State;
+
+const LISTEN_FIELD: &str = "Listen on (host:port, port 0 = any free port)";
+const CONNECT_FIELD: &str = "Connect to (host:port)";
+
+fn app() -> Harness<'static, SocklabApp> {
+    let mut harness = Harness::builder()
+        .with_size([1100.0, 720.0])
+        .build_eframe(|cc| SocklabApp::new(&cc.egui_ctx).expect("engine starts"));
+    harness.run_ok();
+    harness
+}
+
+/// Steps frames until `done` holds, failing after [`WAIT`]; the network runs meanwhile.
+fn run_until(
+    harness: &mut Harness<'static, SocklabApp>,
+    what: &str,
+    mut done: impl FnMut(&Harness<'static, SocklabApp>) -> bool,
+) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        harness.step();
+        if done(harness) {
+            harness.run_ok();
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn shows_text(harness: &Harness<'static, SocklabApp>, text: &str) -> bool {
+    harness.query_all_by_label_contains(text).next().is_some()
+}
+
+fn wait_for_text(harness: &mut Harness<'static, SocklabApp>, text: &str) {
+    run_until(harness, text, |h| shows_text(h, text));
+}
+
+/// Replaces the text of the field labelled `label`, the way a person would.
+fn set_field(harness: &mut Harness<'static, SocklabApp>, role: Role, label: &str, text: &str) {
+    harness.get_by_role_and_label(role, label).click();
+    harness.run_ok();
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    harness.run_ok();
+    harness.get_by_role_and_label(role, label).type_text(text);
+    harness.run_ok();
+}
+
+fn click(harness: &mut Harness<'static, SocklabApp>, label: &str) {
+    harness.get_by_role_and_label(Role::Button, label).click();
+    harness.run_ok();
+}
+
+fn choose(harness: &mut Harness<'static, SocklabApp>, combo: &str, option: &str) {
+    harness.get_by_role_and_label(Role::ComboBox, combo).click();
+    harness.run_ok();
+    // Look inside the open list: the same text may also stand elsewhere (the client table).
+    harness
+        .get_by_role(Role::ListBox)
+        .get_by_label(option)
+        .click();
+    harness.run_ok();
+}
+
+fn start_server(harness: &mut Harness<'static, SocklabApp>, chat: bool) -> SocketAddr {
+    set_field(harness, Role::TextInput, LISTEN_FIELD, "127.0.0.1:0");
+    if chat {
+        harness
+            .get_by_label("Group chat (relay each line to all clients)")
+            .click();
+        harness.run_ok();
+    }
+    click(harness, "Start server");
+    run_until(harness, "the server to listen", |h| {
+        h.state()
+            .sessions()
+            .first()
+            .is_some_and(|s| s.state == State::Listening)
+    });
+    let local = harness.state().sessions()[0]
+        .local
+        .expect("listening has a sockname");
+    wait_for_text(harness, &format!("sockname {local}"));
+    local
+}
+
+fn stream(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    stream
+}
+
+#[test]
+fn server_by_clicking_shows_clients_logs_data_sends_and_kicks() {
+    let mut harness = app();
+    let server = start_server(&mut harness, false);
+    assert_ne!(server.port(), 0);
+
+    let mut client = stream(server);
+    let peer = client.local_addr().unwrap().to_string();
+    wait_for_text(&mut harness, "Connected clients (1)");
+    assert!(
+        harness
+            .query_by_role_and_label(Role::Button, peer.as_str())
+            .is_some(),
+        "the client table lists the peername {peer}"
+    );
+
+    client.write_all(b"ping from test\x01\n").unwrap();
+    wait_for_text(&mut harness, "ping from test\\x01\\n");
+
+    set_field(
+        &mut harness,
+        Role::MultilineTextInput,
+        "Message",
+        "hello there",
+    );
+    choose(&mut harness, "Line ending", "CRLF (\\r\\n)");
+    click(&mut harness, "Send");
+    assert_eq!(read_exact(&mut client, 13), b"hello there\r\n");
+    wait_for_text(&mut harness, "hello there\\r\\n");
+
+    // Pick the client in the table, then kick it.
+    harness
+        .get_by_role_and_label(Role::Button, peer.as_str())
+        .click();
+    harness.run_ok();
+    click(&mut harness, "Kick");
+    assert_eq!(
+        read_to_close(&mut client).unwrap(),
+        b"",
+        "the kicked client sees FIN"
+    );
+    wait_for_text(&mut harness, "disconnected: kicked");
+    wait_for_text(&mut harness, "Connected clients (0)");
+}
+
+#[test]
+fn ctrl_enter_sends_to_the_chosen_client_only() {
+    let mut harness = app();
+    let server = start_server(&mut harness, false);
+    let mut first = stream(server);
+    wait_for_text(&mut harness, "Connected clients (1)");
+    let mut second = stream(server);
+    wait_for_text(&mut harness, "Connected clients (2)");
+    let second_peer = second.local_addr().unwrap().to_string();
+
+    choose(&mut harness, "Send to", &second_peer);
+    choose(&mut harness, "Line ending", "None");
+    set_field(
+        &mut harness,
+        Role::MultilineTextInput,
+        "Message",
+        "only you",
+    );
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::Enter);
+    harness.run_ok();
+    assert_eq!(read_exact(&mut second, 8), b"only you");
+    first
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    let got = first.read(&mut byte);
+    assert!(
+        got.is_err(),
+        "the other client got nothing: {got:?} {byte:?}"
+    );
+}
+
+#[test]
+fn client_by_clicking_connects_exchanges_disconnects_and_reconnects() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut harness = app();
+    harness.get_by_label("TCP client").click();
+    harness.run_ok();
+    set_field(
+        &mut harness,
+        Role::TextInput,
+        CONNECT_FIELD,
+        &addr.to_string(),
+    );
+    click(&mut harness, "Connect");
+    let (mut peer, client_addr) = listener.accept().unwrap();
+    peer.set_read_timeout(Some(WAIT)).unwrap();
+    wait_for_text(&mut harness, &format!("peername {addr}"));
+    wait_for_text(&mut harness, &format!("sockname {client_addr}"));
+
+    peer.write_all(b"from the server").unwrap();
+    wait_for_text(&mut harness, "from the server");
+
+    set_field(&mut harness, Role::MultilineTextInput, "Message", "abc");
+    choose(&mut harness, "Line ending", "LF (\\n)");
+    click(&mut harness, "Send");
+    assert_eq!(read_exact(&mut peer, 4), b"abc\n");
+
+    click(&mut harness, "Disconnect");
+    assert_eq!(read_to_close(&mut peer).unwrap(), b"");
+    wait_for_text(&mut harness, "disconnected: closed by us");
+
+    click(&mut harness, "Reconnect");
+    let (_again, _) = listener.accept().unwrap();
+    run_until(&mut harness, "the reconnect", |h| {
+        h.state().sessions()[0].state == State::Connected
+    });
+}
+
+#[test]
+fn chat_server_relays_between_two_streams_and_logs_the_conversation() {
+    let mut harness = app();
+    let server = start_server(&mut harness, true);
+    let mut alice = stream(server);
+    let alice_addr = alice.local_addr().unwrap();
+    let mut bob = BufReader::new(stream(server));
+    wait_for_text(&mut harness, "Connected clients (2)");
+    alice.write_all(b"hello chat\n").unwrap();
+    assert_eq!(read_relay(&mut bob, alice_addr), "hello chat");
+    bob.get_mut().write_all(b"hi alice\r\n").unwrap();
+    let mut alice_reader = BufReader::new(alice.try_clone().unwrap());
+    assert_eq!(read_relay(&mut alice_reader, alice_addr), "hello chat");
+    assert_eq!(
+        read_relay(&mut alice_reader, bob.get_ref().local_addr().unwrap()),
+        "hi alice"
+    );
+    wait_for_text(&mut harness, "hello chat");
+    wait_for_text(&mut harness, "hi alice");
+    alice.write_all(b"quit\n").unwrap();
+    wait_for_text(&mut harness, "disconnected: quit");
+}
+
+#[test]
+fn bad_port_shows_an_error_at_the_field_and_starts_nothing() {
+    let mut harness = app();
+    set_field(
+        &mut harness,
+        Role::TextInput,
+        LISTEN_FIELD,
+        "127.0.0.1:99999",
+    );
+    click(&mut harness, "Start server");
+    assert!(shows_text(
+        &harness,
+        "not a valid port: \"99999\" (use a number from 0 to 65535)"
+    ));
+    assert!(harness.state().sessions().is_empty());
+    assert!(shows_text(&harness, "TCP servers (0)"));
+}
+
+#[test]
+fn port_in_use_and_refused_connection_show_errors_in_the_form() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut harness = app();
+    set_field(
+        &mut harness,
+        Role::TextInput,
+        LISTEN_FIELD,
+        &taken.local_addr().unwrap().to_string(),
+    );
+    click(&mut harness, "Start server");
+    wait_for_text(&mut harness, "address already in use");
+    assert!(
+        harness.state().sessions().is_empty(),
+        "a failed start leaves no socket behind"
+    );
+
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    harness.get_by_label("TCP client").click();
+    harness.run_ok();
+    set_field(
+        &mut harness,
+        Role::TextInput,
+        CONNECT_FIELD,
+        &closed.to_string(),
+    );
+    click(&mut harness, "Connect");
+    wait_for_text(&mut harness, "connection refused");
+    assert!(harness.state().sessions().is_empty());
+}
