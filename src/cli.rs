@@ -228,7 +228,8 @@ fn run_server(args: ServerArgs) -> Result<(), Failure> {
                         listening = false;
                     }
                     EventKind::Error { message } => print_line(format_args!("{t} error {message}")),
-                    EventKind::Connecting { .. } | EventKind::ConnectFailed { .. } | EventKind::SendingFinished { .. } => {}
+                    // Repeats, transfers and captures are started from the window only.
+                    _ => {}
                 }
             }
             recv(stdin) -> line => match line {

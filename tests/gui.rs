@@ -13,6 +13,7 @@ use eframe::egui::{Key, Modifiers};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use socklab::ui::SocklabApp;
+use socklab::ui::persist::Saved;
 use socklab::ui::session::State;
 
 const LISTEN_FIELD: &str = "Listen on (host:port, port 0 = any free port)";
@@ -21,7 +22,7 @@ const CONNECT_FIELD: &str = "Connect to (host:port)";
 fn app() -> Harness<'static, SocklabApp> {
     let mut harness = Harness::builder()
         .with_size([1100.0, 720.0])
-        .build_eframe(|cc| SocklabApp::new(&cc.egui_ctx).expect("engine starts"));
+        .build_eframe(|cc| SocklabApp::new(&cc.egui_ctx, Saved::default()).expect("engine starts"));
     harness.run_ok();
     harness
 }

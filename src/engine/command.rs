@@ -1,7 +1,9 @@
 //! What the owner of an [`Engine`](super::Engine) asks of it.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
+use super::transfer::TransferId;
 use super::{ConnId, SessionId};
 
 /// Which connections of a session a send goes to.
@@ -53,9 +55,43 @@ pub enum Command {
         how: CloseHow,
     },
     /// Send what is queued, then shut down the writing half; keep reading until the peer closes.
-    FinishSending { session: SessionId },
+    FinishSending {
+        session: SessionId,
+    },
     /// Server: stop listening and close every connection. Client: close its connection.
-    Stop { session: SessionId },
+    Stop {
+        session: SessionId,
+    },
     /// Stop, then forget the session.
-    Remove { session: SessionId },
+    Remove {
+        session: SessionId,
+    },
+    /// Send `data` every `interval` (1 ms at least), `count` times or until stopped.
+    Repeat {
+        session: SessionId,
+        target: Target,
+        data: Vec<u8>,
+        interval: Duration,
+        count: Option<u64>,
+    },
+    StopRepeat {
+        session: SessionId,
+    },
+    /// Stream a file to the target, a chunk at a time.
+    SendFile {
+        session: SessionId,
+        target: Target,
+        path: PathBuf,
+        transfer: TransferId,
+    },
+    CancelTransfer {
+        session: SessionId,
+        transfer: TransferId,
+    },
+    /// Write every byte the session receives to `path` (replacing any earlier capture);
+    /// `None` ends the capture.
+    Capture {
+        session: SessionId,
+        path: Option<PathBuf>,
+    },
 }

@@ -142,6 +142,7 @@ impl Conn {
                             n -= left;
                             self.front_offset = 0;
                             self.queued_bytes -= front.data.len();
+                            self.counters.add_message_out();
                             if let Some(chunk) = self.queue.pop_front()
                                 && chunk.report
                             {

@@ -3,11 +3,14 @@
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Local};
 
+use super::repeat::RepeatEnd;
+use super::transfer::{TransferId, TransferOutcome};
 use super::{ConnId, SessionId};
 
 #[derive(Debug)]
@@ -20,21 +23,35 @@ pub struct Event {
 #[derive(Debug)]
 pub enum EventKind {
     /// The server is bound; `local` is the real address (port 0 resolved).
-    Listening { local: SocketAddr },
+    Listening {
+        local: SocketAddr,
+    },
     /// The server could not start (bad address, address in use, …).
-    ListenFailed { error: String },
+    ListenFailed {
+        error: String,
+    },
     /// The server stopped listening; each of its connections got its own `Closed`.
     Stopped,
     /// A client session started connecting to one resolved address.
-    Connecting { peer: SocketAddr },
+    Connecting {
+        peer: SocketAddr,
+    },
     /// A client session could not connect (refused, timed out, name not found, …).
-    ConnectFailed { error: String },
+    ConnectFailed {
+        error: String,
+    },
     /// A connection is up: accepted by a server, or made by a client.
     Connected(ConnInfo),
     /// Bytes read from a connection (plain sessions; chat sessions report lines).
-    Received { conn: ConnId, data: Vec<u8> },
+    Received {
+        conn: ConnId,
+        data: Vec<u8>,
+    },
     /// Bytes the owner sent that have been fully handed to the kernel.
-    Sent { conn: ConnId, data: Arc<[u8]> },
+    Sent {
+        conn: ConnId,
+        data: Arc<[u8]>,
+    },
     /// A chat server relayed one line from `conn`.
     ChatLine {
         conn: ConnId,
@@ -43,9 +60,13 @@ pub enum EventKind {
     },
     /// The chat relay went on while the owner was not reading events: this many lines
     /// were relayed but not reported. Counters stay exact.
-    LinesUnreported { count: u64 },
+    LinesUnreported {
+        count: u64,
+    },
     /// The writing half of a connection is shut down (after `FinishSending`).
-    SendingFinished { conn: ConnId },
+    SendingFinished {
+        conn: ConnId,
+    },
     /// A connection ended. Exactly one per connection.
     Closed {
         conn: ConnId,
@@ -54,7 +75,40 @@ pub enum EventKind {
         unsent: u64,
     },
     /// A command could not be carried out; the message says why in plain words.
-    Error { message: String },
+    Error {
+        message: String,
+    },
+    /// A repeat began; `sent` counts its ticks live.
+    RepeatStarted {
+        sent: Arc<AtomicU64>,
+        count: Option<u64>,
+    },
+    RepeatFinished {
+        sent: u64,
+        end: RepeatEnd,
+    },
+    /// A file was opened for sending; `sent` counts bytes handed to the connection live.
+    TransferStarted {
+        transfer: TransferId,
+        path: PathBuf,
+        size: u64,
+        sent: Arc<AtomicU64>,
+    },
+    TransferFinished {
+        transfer: TransferId,
+        path: PathBuf,
+        sent: u64,
+        outcome: TransferOutcome,
+    },
+    CaptureStarted {
+        path: PathBuf,
+    },
+    /// The capture file is closed; `bytes` were written to it.
+    CaptureStopped {
+        path: PathBuf,
+        bytes: u64,
+        error: Option<String>,
+    },
 }
 
 /// Both ends of a connection and its live counters.
@@ -74,8 +128,8 @@ pub struct ConnInfo {
 pub struct Counters {
     bytes_in: AtomicU64,
     bytes_out: AtomicU64,
-    reads: AtomicU64,
-    writes: AtomicU64,
+    messages_in: AtomicU64,
+    messages_out: AtomicU64,
 }
 
 impl Counters {
@@ -85,21 +139,23 @@ impl Counters {
     pub fn bytes_out(&self) -> u64 {
         self.bytes_out.load(Ordering::Relaxed)
     }
-    /// Successful `read` calls that returned data.
-    pub fn reads(&self) -> u64 {
-        self.reads.load(Ordering::Relaxed)
+    /// Reads that returned data: TCP has no messages, so a read is the unit received.
+    pub fn messages_in(&self) -> u64 {
+        self.messages_in.load(Ordering::Relaxed)
     }
-    /// Successful `write` calls.
-    pub fn writes(&self) -> u64 {
-        self.writes.load(Ordering::Relaxed)
+    /// Payloads (sends, relays, file chunks) handed to the kernel completely.
+    pub fn messages_out(&self) -> u64 {
+        self.messages_out.load(Ordering::Relaxed)
     }
     pub(crate) fn add_in(&self, bytes: usize) {
         self.bytes_in.fetch_add(bytes as u64, Ordering::Relaxed);
-        self.reads.fetch_add(1, Ordering::Relaxed);
+        self.messages_in.fetch_add(1, Ordering::Relaxed);
     }
     pub(crate) fn add_out(&self, bytes: usize) {
         self.bytes_out.fetch_add(bytes as u64, Ordering::Relaxed);
-        self.writes.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn add_message_out(&self) {
+        self.messages_out.fetch_add(1, Ordering::Relaxed);
     }
 }
 

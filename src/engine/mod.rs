@@ -3,12 +3,15 @@
 //! receives [`Event`]s over crossbeam channels, and is woken by a callback when events wait.
 
 mod addr;
+mod capture;
 pub mod chat;
 mod command;
 mod connection;
 mod event;
 mod reactor;
+mod repeat;
 mod sink;
+mod transfer;
 
 use std::io;
 use std::sync::Arc;
@@ -21,7 +24,10 @@ use crossbeam_channel::{Receiver, Sender};
 pub use addr::{AddressError, Endpoint, parse_endpoint};
 pub use command::{CloseHow, Command, ServerOptions, Target};
 pub use event::{CloseReason, ConnInfo, Counters, Event, EventKind, describe_io_error};
+pub use reactor::MAX_SEND_QUEUE;
+pub use repeat::RepeatEnd;
 pub use sink::EVENT_CHANNEL_CAPACITY;
+pub use transfer::{FILE_CHUNK, TransferId, TransferOutcome};
 
 use reactor::{Inbox, Reactor, WAKER};
 use sink::EventSink;
@@ -43,6 +49,7 @@ pub struct Engine {
     waker: Arc<mio::Waker>,
     events: Receiver<Event>,
     next_session: AtomicU64,
+    next_transfer: AtomicU64,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -63,6 +70,7 @@ impl Engine {
             waker,
             events: events_rx,
             next_session: AtomicU64::new(1),
+            next_transfer: AtomicU64::new(1),
             thread: Some(thread),
         })
     }
@@ -70,6 +78,11 @@ impl Engine {
     /// A fresh id for a session the caller is about to start.
     pub fn new_session_id(&self) -> SessionId {
         SessionId(self.next_session.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// A fresh id for a file transfer the caller is about to start.
+    pub fn new_transfer_id(&self) -> TransferId {
+        TransferId(self.next_transfer.fetch_add(1, Ordering::Relaxed))
     }
 
     pub fn execute(&self, command: Command) {

@@ -5,7 +5,9 @@ use std::collections::{HashMap, HashSet};
 use std::io::{self, Read};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::ops::ControlFlow;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use chrono::Local;
@@ -15,11 +17,14 @@ use mio::{Events, Interest, Poll, Token};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use super::addr::parse_endpoint;
+use super::capture::{self, Capture, CaptureDone};
 use super::chat::{self, HeaderClock, LineAction};
 use super::command::{CloseHow, Command, ServerOptions, Target};
 use super::connection::Conn;
 use super::event::{CloseReason, EventKind, describe_io_error};
+use super::repeat::{Repeat, RepeatEnd};
 use super::sink::EventSink;
+use super::transfer::{self, FileChunk, Transfer, TransferId, TransferOutcome};
 use super::{ConnId, SessionId};
 
 pub(crate) const WAKER: Token = Token(0);
@@ -33,6 +38,9 @@ const LINGER: Duration = Duration::from_secs(5);
 /// How often to retry handing events to a congested owner.
 const CONGESTION_RETRY: Duration = Duration::from_millis(2);
 const LISTEN_BACKLOG: i32 = 4096;
+/// Bytes the owner may have waiting for one peer; past this a send is refused with an error
+/// (and a repeat stops) instead of growing memory while the peer does not read.
+pub const MAX_SEND_QUEUE: usize = 64 * 1024 * 1024;
 
 /// Messages into the net thread: the owner's commands, and answers from resolver threads.
 pub(crate) enum Inbox {
@@ -44,6 +52,7 @@ pub(crate) enum Inbox {
         attempt: u64,
         result: Result<Vec<SocketAddr>, String>,
     },
+    CaptureDone(CaptureDone),
 }
 
 enum Role {
@@ -73,6 +82,9 @@ struct Session {
     members: HashSet<Token>,
     /// Bumped by every Listen/Connect so late resolver answers are ignored.
     attempt: u64,
+    repeat: Option<Repeat>,
+    transfers: Vec<Transfer>,
+    capture: Option<Capture>,
 }
 
 pub(crate) struct Reactor {
@@ -92,6 +104,9 @@ pub(crate) struct Reactor {
     flush_list: Vec<Token>,
     scratch: Vec<u8>,
     clock: HeaderClock,
+    next_capture: u64,
+    /// A read was put off because a capture file is behind; retry soon.
+    reads_blocked: bool,
 }
 
 impl Reactor {
@@ -118,6 +133,8 @@ impl Reactor {
             flush_list: Vec::new(),
             scratch: vec![0; READ_CHUNK],
             clock: HeaderClock::default(),
+            next_capture: 1,
+            reads_blocked: false,
         }
     }
 
@@ -165,6 +182,7 @@ impl Reactor {
                         attempt,
                         result,
                     }) => self.resolved(session, attempt, result),
+                    Ok(Inbox::CaptureDone(done)) => self.capture_done(done),
                     Err(TryRecvError::Empty) => break,
                     Ok(Inbox::Shutdown) | Err(TryRecvError::Disconnected) => {
                         self.shutdown();
@@ -175,6 +193,8 @@ impl Reactor {
             self.sink.retry_overflow();
             self.read_ready();
             self.check_deadlines();
+            self.run_repeats();
+            self.pump_transfers();
             self.flush_ready();
             self.sink.retry_overflow();
             self.sink.wake_owner();
@@ -186,12 +206,17 @@ impl Reactor {
         let mut consider = |t: Duration| {
             timeout = Some(timeout.map_or(t, |current: Duration| current.min(t)));
         };
-        if self.sink.congested() {
+        if self.sink.congested() || self.reads_blocked {
             consider(CONGESTION_RETRY);
         } else if !self.read_list.is_empty() {
             consider(Duration::ZERO);
         }
         let now = Instant::now();
+        for session in self.sessions.values() {
+            if let Some(repeat) = &session.repeat {
+                consider(repeat.next.saturating_duration_since(now));
+            }
+        }
         for conn in self.conns.values() {
             if let Some((_, deadline)) = &conn.closing {
                 consider(deadline.saturating_duration_since(now));
@@ -260,8 +285,27 @@ impl Reactor {
             Command::Stop { session } => self.stop(session),
             Command::Remove { session } => {
                 self.stop(session);
+                self.set_capture(session, None);
                 self.sessions.remove(&session);
             }
+            Command::Repeat {
+                session,
+                target,
+                data,
+                interval,
+                count,
+            } => self.start_repeat(session, target, data, interval, count),
+            Command::StopRepeat { session } => self.end_repeat(session, RepeatEnd::Stopped),
+            Command::SendFile {
+                session,
+                target,
+                path,
+                transfer,
+            } => self.start_transfer(session, target, path, transfer),
+            Command::CancelTransfer { session, transfer } => {
+                self.end_transfer(session, transfer, TransferOutcome::Cancelled)
+            }
+            Command::Capture { session, path } => self.set_capture(session, path),
         }
     }
 
@@ -319,6 +363,9 @@ impl Reactor {
             },
             members: HashSet::new(),
             attempt: 0,
+            repeat: None,
+            transfers: Vec::new(),
+            capture: None,
         });
         entry.role = role;
         entry.attempt += 1;
@@ -442,6 +489,15 @@ impl Reactor {
     }
 
     fn stop(&mut self, session: SessionId) {
+        self.end_repeat(session, RepeatEnd::Stopped);
+        let transfers: Vec<TransferId> = self
+            .sessions
+            .get(&session)
+            .map(|s| s.transfers.iter().map(|t| t.id).collect())
+            .unwrap_or_default();
+        for transfer in transfers {
+            self.end_transfer(session, transfer, TransferOutcome::Cancelled);
+        }
         let Some(s) = self.sessions.get_mut(&session) else {
             return;
         };
@@ -716,11 +772,15 @@ impl Reactor {
 
     // ---- data -----------------------------------------------------------------
 
-    fn send(&mut self, session: SessionId, target: Target, data: Vec<u8>) {
-        let tokens = match target {
+    fn targets(&self, session: SessionId, target: Target) -> Vec<Token> {
+        match target {
             Target::All => self.members(session),
             Target::One(conn) => self.member_token(session, conn).into_iter().collect(),
-        };
+        }
+    }
+
+    fn send(&mut self, session: SessionId, target: Target, data: Vec<u8>) {
+        let tokens = self.targets(session, target);
         if tokens.is_empty() {
             let message = match target {
                 Target::All => "not sent: no connection is open".to_string(),
@@ -742,6 +802,15 @@ impl Reactor {
                             ),
                         },
                     );
+                    continue;
+                }
+                if conn.queued_bytes() + data.len() > MAX_SEND_QUEUE {
+                    let message = format!(
+                        "not sent to #{}: {} bytes are already waiting for the peer to read",
+                        conn.id.0,
+                        conn.queued_bytes()
+                    );
+                    self.sink.emit(session, EventKind::Error { message });
                     continue;
                 }
                 conn.enqueue(data.clone(), true);
@@ -771,6 +840,7 @@ impl Reactor {
 
     /// Reads every connection that may hold data, a bounded amount each.
     fn read_ready(&mut self) {
+        self.reads_blocked = false;
         let list = std::mem::take(&mut self.read_list);
         for token in list {
             if let Some(conn) = self.conns.get_mut(&token) {
@@ -794,6 +864,15 @@ impl Reactor {
                 // The owner is behind: leave the bytes in the kernel, TCP slows the peer.
                 break;
             }
+            let capture = self
+                .sessions
+                .get(&conn.session)
+                .and_then(|s| s.capture.as_ref());
+            if capture.is_some_and(Capture::is_full) {
+                // The capture file is behind: same as above, nothing is dropped.
+                self.reads_blocked = true;
+                break;
+            }
             match conn.stream.read(&mut scratch) {
                 Ok(0) => {
                     conn.read_pending = false;
@@ -803,6 +882,12 @@ impl Reactor {
                 Ok(n) => {
                     conn.counters.add_in(n);
                     let (id, session) = (conn.id, conn.session);
+                    if let Some(capture) =
+                        self.sessions.get(&session).and_then(|s| s.capture.as_ref())
+                    {
+                        // Room was checked before reading; a closed channel is reported by its thread.
+                        let _ = capture.chunks.try_send(Arc::from(&scratch[..n]));
+                    }
                     if chat {
                         self.chat_input(token, &scratch[..n]);
                     } else {
@@ -980,6 +1065,312 @@ impl Reactor {
                 self.close(token, reason, CloseHow::Abort);
             }
         }
+    }
+
+    // ---- repeat, file transfer, capture ----------------------------------------
+
+    fn start_repeat(
+        &mut self,
+        session: SessionId,
+        target: Target,
+        data: Vec<u8>,
+        interval: Duration,
+        count: Option<u64>,
+    ) {
+        self.end_repeat(session, RepeatEnd::Stopped);
+        if self.targets(session, target).is_empty() {
+            self.error(
+                session,
+                "not repeating: no connection is open to send to".into(),
+            );
+            return;
+        }
+        if count == Some(0) || data.is_empty() {
+            self.error(session, "not repeating: nothing to send".into());
+            return;
+        }
+        let Some(s) = self.sessions.get_mut(&session) else {
+            return;
+        };
+        let repeat = Repeat::new(target, data.into(), interval, count);
+        let sent = repeat.sent.clone();
+        s.repeat = Some(repeat);
+        self.sink
+            .emit(session, EventKind::RepeatStarted { sent, count });
+    }
+
+    fn end_repeat(&mut self, session: SessionId, end: RepeatEnd) {
+        if let Some(repeat) = self
+            .sessions
+            .get_mut(&session)
+            .and_then(|s| s.repeat.take())
+        {
+            let sent = repeat.sent.load(Ordering::Relaxed);
+            self.sink
+                .emit(session, EventKind::RepeatFinished { sent, end });
+        }
+    }
+
+    fn run_repeats(&mut self) {
+        let now = Instant::now();
+        let due: Vec<SessionId> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.repeat.as_ref().is_some_and(|r| r.due(now) > 0))
+            .map(|(id, _)| *id)
+            .collect();
+        for session in due {
+            let Some(repeat) = self.sessions.get(&session).and_then(|s| s.repeat.as_ref()) else {
+                continue;
+            };
+            let (target, data, ticks) = (repeat.target, repeat.data.clone(), repeat.due(now));
+            let tokens = self.targets(session, target);
+            if tokens.is_empty() {
+                self.end_repeat(session, RepeatEnd::NoConnection);
+                continue;
+            }
+            let mut end = None;
+            for _ in 0..ticks {
+                for &token in &tokens {
+                    if let Some(conn) = self.conns.get_mut(&token) {
+                        if conn.queued_bytes() + data.len() > MAX_SEND_QUEUE {
+                            end = Some(RepeatEnd::PeerNotReading);
+                            break;
+                        }
+                        conn.enqueue(data.clone(), true);
+                    }
+                }
+                if end.is_some() {
+                    break;
+                }
+                let Some(repeat) = self
+                    .sessions
+                    .get_mut(&session)
+                    .and_then(|s| s.repeat.as_mut())
+                else {
+                    break;
+                };
+                if repeat.tick() {
+                    end = Some(RepeatEnd::Done);
+                    break;
+                }
+            }
+            if let Some(repeat) = self
+                .sessions
+                .get_mut(&session)
+                .and_then(|s| s.repeat.as_mut())
+            {
+                repeat.resync(now);
+            }
+            for token in tokens {
+                self.mark_flush(token);
+            }
+            if let Some(end) = end {
+                self.end_repeat(session, end);
+            }
+        }
+    }
+
+    fn start_transfer(
+        &mut self,
+        session: SessionId,
+        target: Target,
+        path: PathBuf,
+        id: TransferId,
+    ) {
+        if self.targets(session, target).is_empty() {
+            self.sink.emit(
+                session,
+                EventKind::TransferFinished {
+                    transfer: id,
+                    path,
+                    sent: 0,
+                    outcome: TransferOutcome::Failed("no connection is open to send to".into()),
+                },
+            );
+            return;
+        }
+        let waker = self.waker.clone();
+        let chunks = match transfer::start_reader(path.clone(), move || {
+            let _ = waker.wake();
+        }) {
+            Ok(chunks) => chunks,
+            Err(e) => {
+                let outcome = TransferOutcome::Failed(format!("cannot start the file reader: {e}"));
+                self.sink.emit(
+                    session,
+                    EventKind::TransferFinished {
+                        transfer: id,
+                        path,
+                        sent: 0,
+                        outcome,
+                    },
+                );
+                return;
+            }
+        };
+        if let Some(s) = self.sessions.get_mut(&session) {
+            s.transfers.push(Transfer {
+                id,
+                target,
+                path,
+                chunks,
+                sent: Default::default(),
+            });
+        }
+    }
+
+    fn end_transfer(&mut self, session: SessionId, id: TransferId, outcome: TransferOutcome) {
+        let Some(s) = self.sessions.get_mut(&session) else {
+            return;
+        };
+        let Some(index) = s.transfers.iter().position(|t| t.id == id) else {
+            return;
+        };
+        // Dropping the receiver ends the reader thread at its next chunk.
+        let transfer = s.transfers.remove(index);
+        let sent = transfer.sent.load(Ordering::Relaxed);
+        self.sink.emit(
+            session,
+            EventKind::TransferFinished {
+                transfer: id,
+                path: transfer.path,
+                sent,
+                outcome,
+            },
+        );
+    }
+
+    /// Moves file chunks into connection queues while every target has room.
+    fn pump_transfers(&mut self) {
+        let active: Vec<(SessionId, TransferId)> = self
+            .sessions
+            .iter()
+            .flat_map(|(id, s)| s.transfers.iter().map(move |t| (*id, t.id)))
+            .collect();
+        for (session, id) in active {
+            let Some(transfer) = self
+                .sessions
+                .get(&session)
+                .and_then(|s| s.transfers.iter().find(|t| t.id == id))
+            else {
+                continue;
+            };
+            let (target, chunks, sent) = (
+                transfer.target,
+                transfer.chunks.clone(),
+                transfer.sent.clone(),
+            );
+            let tokens = self.targets(session, target);
+            if tokens.is_empty() {
+                let outcome = TransferOutcome::Failed("the connection closed".into());
+                self.end_transfer(session, id, outcome);
+                continue;
+            }
+            loop {
+                let room = tokens.iter().all(|t| {
+                    self.conns
+                        .get(t)
+                        .is_some_and(|c| c.queued_bytes() < transfer::FILE_QUEUE_LOW)
+                });
+                if !room {
+                    break;
+                }
+                match chunks.try_recv() {
+                    Ok(FileChunk::Opened { size }) => {
+                        let path = self
+                            .sessions
+                            .get(&session)
+                            .and_then(|s| s.transfers.iter().find(|t| t.id == id))
+                            .map(|t| t.path.clone())
+                            .unwrap_or_default();
+                        self.sink.emit(
+                            session,
+                            EventKind::TransferStarted {
+                                transfer: id,
+                                path,
+                                size,
+                                sent: sent.clone(),
+                            },
+                        );
+                    }
+                    Ok(FileChunk::Data(data)) => {
+                        let data: Arc<[u8]> = data.into();
+                        for &token in &tokens {
+                            if let Some(conn) = self.conns.get_mut(&token) {
+                                conn.enqueue(data.clone(), false);
+                            }
+                            self.mark_flush(token);
+                        }
+                        sent.fetch_add(data.len() as u64, Ordering::Relaxed);
+                    }
+                    Ok(FileChunk::End) => {
+                        self.end_transfer(session, id, TransferOutcome::Completed);
+                        break;
+                    }
+                    Ok(FileChunk::Failed(error)) => {
+                        self.end_transfer(session, id, TransferOutcome::Failed(error));
+                        break;
+                    }
+                    Err(crossbeam_channel::TryRecvError::Empty) => break,
+                    Err(crossbeam_channel::TryRecvError::Disconnected) => {
+                        let outcome = TransferOutcome::Failed("the file reader stopped".into());
+                        self.end_transfer(session, id, outcome);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    fn set_capture(&mut self, session: SessionId, path: Option<PathBuf>) {
+        let Some(s) = self.sessions.get_mut(&session) else {
+            if path.is_some() {
+                self.error(session, "cannot capture: no such socket".into());
+            }
+            return;
+        };
+        // Dropping the sender lets the writer flush, close the file and report.
+        s.capture = None;
+        let Some(path) = path else {
+            return;
+        };
+        let id = self.next_capture;
+        self.next_capture += 1;
+        let answer = self.inbox_tx.clone();
+        let waker = self.waker.clone();
+        let started = capture::start_writer(session, id, path.clone(), move |done| {
+            if answer.send(Inbox::CaptureDone(done)).is_ok() {
+                let _ = waker.wake();
+            }
+        });
+        match started {
+            Ok(capture) => {
+                if let Some(s) = self.sessions.get_mut(&session) {
+                    s.capture = Some(capture);
+                }
+                self.sink.emit(session, EventKind::CaptureStarted { path });
+            }
+            Err(e) => self.error(session, format!("cannot start the capture: {e}")),
+        }
+    }
+
+    fn capture_done(&mut self, done: CaptureDone) {
+        let path = match self.sessions.get_mut(&done.session) {
+            Some(s) if s.capture.as_ref().is_some_and(|c| c.id == done.capture) => {
+                s.capture.take().map(|c| c.path)
+            }
+            _ => None,
+        };
+        let path = path.unwrap_or_default();
+        self.sink.emit(
+            done.session,
+            EventKind::CaptureStopped {
+                path,
+                bytes: done.bytes,
+                error: done.error,
+            },
+        );
     }
 
     // ---- closing --------------------------------------------------------------

@@ -1,21 +1,38 @@
 //! The eframe app: drains engine events within a time budget, then draws the panels.
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crossbeam_channel::{Receiver, Sender};
 use eframe::egui;
 
+use super::dialogs::{Dialogs, Purpose};
+use super::log_export::{self, ExportFormat};
+use super::persist::{STORAGE_KEY, Saved, SavedSocket};
 use super::session::{Kind, Session, State};
 use super::{session_view, sessions_panel};
-use crate::engine::{Command, Engine, Event, EventKind, SessionId};
+use crate::engine::{Command, Engine, Event, EventKind, ServerOptions, SessionId};
 
 /// Time per frame spent applying events; the rest is for drawing.
 const EVENT_BUDGET: Duration = Duration::from_millis(6);
 
+/// What the panels share besides the session they draw.
+pub struct Shared {
+    pub engine: Engine,
+    pub saved: Saved,
+    pub dialogs: Dialogs,
+    /// The preset name field in the composer.
+    pub preset_name: String,
+}
+
 pub struct SocklabApp {
-    pub(super) engine: Engine,
+    pub(super) shared: Shared,
     pub(super) sessions: Vec<Session>,
     pub(super) selected: Option<SessionId>,
     pub(super) form: NewSocketForm,
+    /// Results of background work (saving a log) to show in a session's log.
+    notices_tx: Sender<(SessionId, String)>,
+    notices_rx: Receiver<(SessionId, String)>,
 }
 
 /// The "new socket" form in the side panel.
@@ -34,21 +51,76 @@ pub enum FormKind {
 }
 
 impl SocklabApp {
-    /// Starts the engine; it wakes the window whenever events arrive.
-    pub fn new(ctx: &egui::Context) -> std::io::Result<Self> {
+    /// The app as eframe creates it: restores what the last run saved.
+    pub fn from_creation(cc: &eframe::CreationContext) -> std::io::Result<Self> {
+        let saved = cc
+            .storage
+            .and_then(|storage| eframe::get_value::<Saved>(storage, STORAGE_KEY))
+            .unwrap_or_default();
+        Self::new(&cc.egui_ctx, saved)
+    }
+
+    /// Starts the engine (it wakes the window whenever events arrive) and restores `saved`:
+    /// its sockets come back stopped, to be started with one click.
+    pub fn new(ctx: &egui::Context, saved: Saved) -> std::io::Result<Self> {
         let repaint = ctx.clone();
         let engine = Engine::spawn(move || repaint.request_repaint())?;
+        let sessions = saved
+            .sockets
+            .iter()
+            .map(|socket| {
+                let kind = if socket.server {
+                    Kind::Server { chat: socket.chat }
+                } else {
+                    Kind::Client
+                };
+                Session::restored(engine.new_session_id(), kind, socket.addr.clone())
+            })
+            .collect::<Vec<_>>();
+        let (notices_tx, notices_rx) = crossbeam_channel::unbounded();
         Ok(SocklabApp {
-            engine,
-            sessions: Vec::new(),
-            selected: None,
+            selected: sessions.first().map(|s| s.id),
+            sessions,
             form: NewSocketForm {
                 kind: FormKind::Server,
-                addr: "127.0.0.1:9999".into(),
+                addr: saved.options.form_addr.clone(),
                 chat: false,
                 error: None,
             },
+            shared: Shared {
+                engine,
+                saved,
+                dialogs: Dialogs::default(),
+                preset_name: String::new(),
+            },
+            notices_tx,
+            notices_rx,
         })
+    }
+
+    /// Read-only view of the sessions, for tests and the benchmark.
+    pub fn sessions(&self) -> &[Session] {
+        &self.sessions
+    }
+
+    pub fn saved(&self) -> &Saved {
+        &self.shared.saved
+    }
+
+    /// What would be stored now.
+    pub fn snapshot(&self) -> Saved {
+        let mut saved = self.shared.saved.clone();
+        saved.sockets = self
+            .sessions
+            .iter()
+            .map(|s| SavedSocket {
+                server: s.is_server(),
+                chat: matches!(s.kind, Kind::Server { chat: true }),
+                addr: s.addr.clone(),
+            })
+            .collect();
+        saved.options.form_addr = self.form.addr.clone();
+        saved
     }
 
     pub(super) fn session_mut(&mut self, id: SessionId) -> Option<&mut Session> {
@@ -58,7 +130,7 @@ impl SocklabApp {
     /// Applies waiting events for at most [`EVENT_BUDGET`]; asks for another frame if more wait.
     fn drain_events(&mut self, ctx: &egui::Context) {
         let started = Instant::now();
-        while let Ok(event) = self.engine.events().try_recv() {
+        while let Ok(event) = self.shared.engine.events().try_recv() {
             self.apply(event);
             if started.elapsed() > EVENT_BUDGET {
                 ctx.request_repaint();
@@ -85,11 +157,7 @@ impl SocklabApp {
         };
         if let Some(error) = first_failure {
             // Never worked: show the error where the user typed the address, keep no dead socket.
-            self.sessions.retain(|s| s.id != session);
-            self.engine.execute(Command::Remove { session });
-            if self.selected == Some(session) {
-                self.selected = self.sessions.last().map(|s| s.id);
-            }
+            self.remove_session(session);
             self.form.error = Some(error);
             return;
         }
@@ -106,17 +174,19 @@ impl SocklabApp {
             return;
         }
         self.form.error = None;
+        let engine = &self.shared.engine;
         let (id, kind) = match self.form.kind {
             FormKind::Server => {
-                let options = crate::engine::ServerOptions {
+                let options = ServerOptions {
                     chat: self.form.chat,
                 };
-                let id = self.engine.listen(&addr, options);
-                (id, Kind::Server { chat: options.chat })
+                (
+                    engine.listen(&addr, options),
+                    Kind::Server { chat: options.chat },
+                )
             }
             FormKind::Client => (
-                self.engine
-                    .connect(&addr, crate::engine::DEFAULT_CONNECT_TIMEOUT),
+                engine.connect(&addr, crate::engine::DEFAULT_CONNECT_TIMEOUT),
                 Kind::Client,
             ),
         };
@@ -125,22 +195,93 @@ impl SocklabApp {
     }
 
     pub(super) fn remove_session(&mut self, id: SessionId) {
-        self.engine.execute(Command::Remove { session: id });
+        self.shared.engine.execute(Command::Remove { session: id });
         self.sessions.retain(|s| s.id != id);
         if self.selected == Some(id) {
             self.selected = self.sessions.last().map(|s| s.id);
         }
     }
 
-    /// Read-only view of the sessions, for tests and the benchmark.
-    pub fn sessions(&self) -> &[Session] {
-        &self.sessions
+    /// Streams the file at `path` to the session's current target (after the file dialog).
+    pub fn send_file(&mut self, session: SessionId, path: PathBuf) {
+        let Some(s) = self.sessions.iter().find(|s| s.id == session) else {
+            return;
+        };
+        match s.send_target() {
+            Some(target) => {
+                let transfer = self.shared.engine.new_transfer_id();
+                self.shared.engine.execute(Command::SendFile {
+                    session,
+                    target,
+                    path,
+                    transfer,
+                });
+            }
+            None => {
+                let reason = s.cannot_send_reason().unwrap_or("nowhere to send");
+                let text = format!("file not sent: {reason}");
+                self.notices_tx.send((session, text)).ok();
+            }
+        }
+    }
+
+    /// Writes the session's log to `path` on a background thread (after the save dialog).
+    pub fn save_log(&mut self, session: SessionId, path: PathBuf) {
+        let Some(s) = self.sessions.iter().find(|s| s.id == session) else {
+            return;
+        };
+        let rows: Vec<_> = s.log.iter().cloned().collect();
+        let encoding = s.encoding;
+        let notices = self.notices_tx.clone();
+        let _ = std::thread::Builder::new()
+            .name("socklab-save-log".into())
+            .spawn(move || {
+                let format = ExportFormat::for_path(&path);
+                let result = std::fs::File::create(&path).and_then(|file| {
+                    let mut out = std::io::BufWriter::new(file);
+                    log_export::write_log(&rows, &mut out, format, encoding)
+                });
+                let text = match result {
+                    Ok(()) => format!("log saved to {} ({} rows)", path.display(), rows.len()),
+                    Err(e) => format!("cannot save the log to {}: {e}", path.display()),
+                };
+                let _ = notices.send((session, text));
+            });
+    }
+
+    /// Captures every received byte of the session to `path` (after the capture dialog).
+    pub fn capture_to(&mut self, session: SessionId, path: PathBuf) {
+        self.shared.engine.execute(Command::Capture {
+            session,
+            path: Some(path),
+        });
+    }
+
+    fn handle_background(&mut self) {
+        for chosen in self.shared.dialogs.poll() {
+            match chosen.purpose {
+                Purpose::SendFile => self.send_file(chosen.session, chosen.path),
+                Purpose::SaveLog => self.save_log(chosen.session, chosen.path),
+                Purpose::Capture => self.capture_to(chosen.session, chosen.path),
+            }
+        }
+        while let Ok((session, text)) = self.notices_rx.try_recv() {
+            if let Some(s) = self.session_mut(session) {
+                s.log.system(chrono::Local::now(), None, text);
+            }
+        }
     }
 }
 
 impl eframe::App for SocklabApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.drain_events(ui.ctx());
+        self.handle_background();
+        let now = Instant::now();
+        for session in &mut self.sessions {
+            let totals = session.totals();
+            session.rates.sample(now, totals);
+        }
         egui::Panel::left("sessions")
             .resizable(true)
             .default_size(290.0)
@@ -150,7 +291,9 @@ impl eframe::App for SocklabApp {
             let selected = self.selected;
             match selected.and_then(|id| self.sessions.iter_mut().find(|s| s.id == id)) {
                 Some(session) => {
-                    if let Some(action) = session_view::session_view_ui(ui, session, &self.engine) {
+                    if let Some(action) =
+                        session_view::session_view_ui(ui, session, &mut self.shared)
+                    {
                         match action {
                             session_view::Action::Remove(id) => self.remove_session(id),
                         }
@@ -160,9 +303,13 @@ impl eframe::App for SocklabApp {
             }
         });
         if self.sessions.iter().any(|s| s.state.is_active()) {
-            // Uptime ticks once a second.
+            // Uptime and rates tick once a second.
             ui.ctx().request_repaint_after(Duration::from_secs(1));
         }
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, STORAGE_KEY, &self.snapshot());
     }
 }
 

@@ -16,6 +16,22 @@ pub fn bytes(count: u64) -> String {
     out
 }
 
+/// Bytes per second, scaled to a readable unit (rates are approximate; counts are not).
+pub fn rate(bytes_per_second: f64) -> String {
+    const UNITS: [&str; 4] = ["B/s", "KB/s", "MB/s", "GB/s"];
+    let mut value = bytes_per_second;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{value:.0} {}", UNITS[unit])
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
 pub fn uptime(since: DateTime<Local>, now: DateTime<Local>) -> String {
     let seconds = (now - since).num_seconds().max(0);
     format!(

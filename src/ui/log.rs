@@ -6,9 +6,10 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 
 use chrono::{DateTime, Local};
+use serde::{Deserialize, Serialize};
 
 /// Rows kept per socket before the oldest are dropped.
-pub const MAX_ROWS: usize = 200_000;
+pub const MAX_ROWS: usize = 1_000_000;
 /// Payload bytes kept per socket before the oldest rows are dropped.
 pub const MAX_BYTES: usize = 64 * 1024 * 1024;
 
@@ -23,6 +24,13 @@ pub enum Direction {
 }
 
 impl Direction {
+    pub const ALL: [Direction; 4] = [
+        Direction::Received,
+        Direction::Sent,
+        Direction::Relayed,
+        Direction::System,
+    ];
+
     pub fn label(self) -> &'static str {
         match self {
             Direction::Received => "recv",
@@ -30,6 +38,10 @@ impl Direction {
             Direction::Relayed => "relay",
             Direction::System => "info",
         }
+    }
+
+    fn bit(self) -> u8 {
+        1 << self as u8
     }
 }
 
@@ -45,6 +57,8 @@ pub struct LogRow {
 #[derive(Debug, Default)]
 pub struct Log {
     rows: VecDeque<LogRow>,
+    /// Sequence number of `rows[0]`; rows keep their number while older ones are dropped.
+    first_seq: u64,
     bytes: usize,
     dropped: u64,
     /// Bumped by `clear` so the view can reset its scroll position.
@@ -59,6 +73,7 @@ impl Log {
             if let Some(old) = self.rows.pop_front() {
                 self.bytes -= old.data.len();
                 self.dropped += 1;
+                self.first_seq += 1;
             }
         }
     }
@@ -73,6 +88,7 @@ impl Log {
     }
 
     pub fn clear(&mut self) {
+        self.first_seq += self.rows.len() as u64;
         self.rows.clear();
         self.bytes = 0;
         self.dropped = 0;
@@ -89,6 +105,21 @@ impl Log {
 
     pub fn get(&self, index: usize) -> Option<&LogRow> {
         self.rows.get(index)
+    }
+
+    /// The row numbered `seq`, if it is still kept.
+    pub fn by_seq(&self, seq: u64) -> Option<&LogRow> {
+        seq.checked_sub(self.first_seq)
+            .and_then(|index| self.rows.get(index as usize))
+    }
+
+    /// The number the next row will get.
+    pub fn end_seq(&self) -> u64 {
+        self.first_seq + self.rows.len() as u64
+    }
+
+    pub fn first_seq(&self) -> u64 {
+        self.first_seq
     }
 
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &LogRow> {
@@ -109,16 +140,121 @@ impl Log {
     }
 }
 
+/// Which rows the log view shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Filter {
+    /// One bit per [`Direction`].
+    directions: u8,
+    /// Case-insensitive text to look for in the data or the peer address.
+    pub text: String,
+}
+
+impl Default for Filter {
+    fn default() -> Self {
+        Filter {
+            directions: 0b1111,
+            text: String::new(),
+        }
+    }
+}
+
+impl Filter {
+    pub fn shows(&self, direction: Direction) -> bool {
+        self.directions & direction.bit() != 0
+    }
+
+    pub fn set(&mut self, direction: Direction, shown: bool) {
+        if shown {
+            self.directions |= direction.bit();
+        } else {
+            self.directions &= !direction.bit();
+        }
+    }
+
+    pub fn is_everything(&self) -> bool {
+        self.directions == 0b1111 && self.text.is_empty()
+    }
+
+    pub fn matches(&self, row: &LogRow) -> bool {
+        if !self.shows(row.direction) {
+            return false;
+        }
+        let needle = self.text.as_bytes();
+        needle.is_empty()
+            || contains_ignore_ascii_case(&row.data, needle)
+            || row
+                .peer
+                .is_some_and(|p| contains_ignore_ascii_case(p.to_string().as_bytes(), needle))
+    }
+}
+
+fn contains_ignore_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.len() <= haystack.len()
+        && haystack
+            .windows(needle.len())
+            .any(|window| window.eq_ignore_ascii_case(needle))
+}
+
+/// The rows matching a filter, kept up to date incrementally as rows come and go.
+#[derive(Debug, Default)]
+pub struct FilteredRows {
+    filter: Option<Filter>,
+    generation: u64,
+    /// Matching row numbers, oldest first.
+    matches: VecDeque<u64>,
+    scanned_to: u64,
+}
+
+impl FilteredRows {
+    /// Brings the matches up to date with `log` and `filter`; returns them.
+    pub fn update(&mut self, log: &Log, filter: &Filter) -> &VecDeque<u64> {
+        if self.filter.as_ref() != Some(filter) || self.generation != log.generation() {
+            self.filter = Some(filter.clone());
+            self.generation = log.generation();
+            self.matches.clear();
+            self.scanned_to = log.first_seq();
+        }
+        while self
+            .matches
+            .front()
+            .is_some_and(|&seq| seq < log.first_seq())
+        {
+            self.matches.pop_front();
+        }
+        let start = self.scanned_to.max(log.first_seq());
+        for seq in start..log.end_seq() {
+            if log.by_seq(seq).is_some_and(|row| filter.matches(row)) {
+                self.matches.push_back(seq);
+            }
+        }
+        self.scanned_to = log.end_seq();
+        &self.matches
+    }
+
+    /// The row number of the `index`th match, as of the last `update`.
+    pub fn matches_at(&self, index: usize) -> Option<u64> {
+        self.matches.get(index).copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.matches.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.matches.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn row(len: usize) -> LogRow {
+    fn row(direction: Direction, data: &[u8]) -> LogRow {
         LogRow {
             time: Local::now(),
-            direction: Direction::Received,
+            direction,
             peer: None,
-            data: vec![0; len].into_boxed_slice(),
+            data: data.into(),
         }
     }
 
@@ -126,11 +262,13 @@ mod tests {
     fn drops_oldest_rows_past_the_row_cap_and_counts_them() {
         let mut log = Log::default();
         for _ in 0..MAX_ROWS + 5 {
-            log.push(row(1));
+            log.push(row(Direction::Received, b"x"));
         }
         assert_eq!(log.len(), MAX_ROWS);
         assert_eq!(log.dropped(), 5);
         assert_eq!(log.bytes(), MAX_ROWS);
+        assert_eq!(log.first_seq(), 5);
+        assert!(log.by_seq(4).is_none() && log.by_seq(5).is_some());
         log.clear();
         assert!(log.is_empty());
         assert_eq!((log.dropped(), log.bytes(), log.generation()), (0, 0, 1));
@@ -139,13 +277,49 @@ mod tests {
     #[test]
     fn drops_oldest_rows_past_the_byte_cap_but_keeps_the_newest() {
         let mut log = Log::default();
-        log.push(row(MAX_BYTES / 2));
-        log.push(row(MAX_BYTES / 2));
-        log.push(row(10));
+        log.push(row(Direction::Received, &vec![0; MAX_BYTES / 2]));
+        log.push(row(Direction::Received, &vec![0; MAX_BYTES / 2]));
+        log.push(row(Direction::Received, &[0; 10]));
         assert_eq!(log.len(), 2);
         assert_eq!(log.dropped(), 1);
-        log.push(row(MAX_BYTES * 2));
+        log.push(row(Direction::Received, &vec![0; MAX_BYTES * 2]));
         assert_eq!(log.len(), 1, "a single huge row is kept alone");
-        assert_eq!(log.bytes(), MAX_BYTES * 2);
+    }
+
+    #[test]
+    fn filters_by_direction_and_text_incrementally() {
+        let mut log = Log::default();
+        log.push(row(Direction::Received, b"Hello world"));
+        log.push(row(Direction::Sent, b"hello again"));
+        log.push(row(Direction::System, b"connected"));
+        let mut filter = Filter::default();
+        let mut rows = FilteredRows::default();
+        assert_eq!(rows.update(&log, &filter).len(), 3);
+        filter.text = "HELLO".into();
+        assert_eq!(
+            rows.update(&log, &filter)
+                .iter()
+                .copied()
+                .collect::<Vec<_>>(),
+            [0, 1]
+        );
+        filter.set(Direction::Sent, false);
+        assert_eq!(
+            rows.update(&log, &filter)
+                .iter()
+                .copied()
+                .collect::<Vec<_>>(),
+            [0]
+        );
+        log.push(row(Direction::Received, b"hello three"));
+        assert_eq!(
+            rows.update(&log, &filter)
+                .iter()
+                .copied()
+                .collect::<Vec<_>>(),
+            [0, 3]
+        );
+        log.clear();
+        assert!(rows.update(&log, &filter).is_empty());
     }
 }

@@ -3,9 +3,12 @@
 
 mod app;
 mod composer;
+mod dialogs;
 mod format;
 pub mod log;
+pub mod log_export;
 mod log_view;
+pub mod persist;
 pub mod session;
 mod session_view;
 mod sessions_panel;
@@ -25,11 +28,12 @@ pub fn run() -> eframe::Result {
     }
     let options = eframe::NativeOptions {
         viewport,
+        persist_window: true,
         ..Default::default()
     };
     eframe::run_native(
         "socklab",
         options,
-        Box::new(|cc| Ok(Box::new(SocklabApp::new(&cc.egui_ctx)?))),
+        Box::new(|cc| Ok(Box::new(SocklabApp::from_creation(cc)?))),
     )
 }

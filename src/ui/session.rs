@@ -1,13 +1,22 @@
 //! What the window knows about one socket, built only from engine events: state, both
-//! addresses, the connection table, the log, and the composer's contents.
+//! addresses, the connection table, counters, jobs (repeat, file, capture), the log and
+//! the composer's contents.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use chrono::{DateTime, Local};
 
-use super::log::{Direction, Log, LogRow};
-use crate::engine::{CloseReason, ConnId, ConnInfo, Counters, EventKind, SessionId, Target};
+use super::log::{Direction, Filter, FilteredRows, Log, LogRow};
+use crate::engine::{
+    CloseReason, ConnId, ConnInfo, Counters, EventKind, SessionId, Target, TransferId,
+    TransferOutcome,
+};
+use crate::payload::{LineEnding, PayloadError, PayloadFormat, TextEncoding, encode_payload};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -21,7 +30,7 @@ pub enum State {
     Listening,
     Connecting,
     Connected,
-    /// Stopped by the user, or a client whose connection ended.
+    /// Stopped by the user, a client whose connection ended, or restored from last run.
     Stopped,
     Failed(String),
 }
@@ -43,6 +52,68 @@ impl State {
     }
 }
 
+/// Bytes and messages, in and out: a snapshot of counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub messages_in: u64,
+    pub messages_out: u64,
+}
+
+impl Totals {
+    pub fn of(counters: &Counters) -> Self {
+        Totals {
+            bytes_in: counters.bytes_in(),
+            bytes_out: counters.bytes_out(),
+            messages_in: counters.messages_in(),
+            messages_out: counters.messages_out(),
+        }
+    }
+
+    fn add(&mut self, other: Totals) {
+        self.bytes_in += other.bytes_in;
+        self.bytes_out += other.bytes_out;
+        self.messages_in += other.messages_in;
+        self.messages_out += other.messages_out;
+    }
+
+    /// `self - since`, never below zero (a reset baseline of a connection that has closed).
+    pub fn since(self, since: Totals) -> Totals {
+        Totals {
+            bytes_in: self.bytes_in.saturating_sub(since.bytes_in),
+            bytes_out: self.bytes_out.saturating_sub(since.bytes_out),
+            messages_in: self.messages_in.saturating_sub(since.messages_in),
+            messages_out: self.messages_out.saturating_sub(since.messages_out),
+        }
+    }
+}
+
+/// Bytes per second in and out, from counter samples about a second apart.
+#[derive(Debug, Default)]
+pub struct Rates {
+    last: Option<(Instant, Totals)>,
+    pub bytes_in_per_s: f64,
+    pub bytes_out_per_s: f64,
+}
+
+impl Rates {
+    pub fn sample(&mut self, now: Instant, totals: Totals) {
+        match self.last {
+            Some((at, before)) if now.duration_since(at).as_secs_f64() >= 1.0 => {
+                let seconds = now.duration_since(at).as_secs_f64();
+                self.bytes_in_per_s =
+                    totals.bytes_in.saturating_sub(before.bytes_in) as f64 / seconds;
+                self.bytes_out_per_s =
+                    totals.bytes_out.saturating_sub(before.bytes_out) as f64 / seconds;
+                self.last = Some((now, totals));
+            }
+            Some(_) => {}
+            None => self.last = Some((now, totals)),
+        }
+    }
+}
+
 /// A live connection as the table shows it.
 #[derive(Clone, Debug)]
 pub struct ConnRow {
@@ -50,62 +121,44 @@ pub struct ConnRow {
     pub since: DateTime<Local>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LineEnding {
-    None,
-    Lf,
-    CrLf,
-    Cr,
-}
-
-impl LineEnding {
-    pub const ALL: [LineEnding; 4] = [
-        LineEnding::None,
-        LineEnding::Lf,
-        LineEnding::CrLf,
-        LineEnding::Cr,
-    ];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            LineEnding::None => "None",
-            LineEnding::Lf => "LF (\\n)",
-            LineEnding::CrLf => "CRLF (\\r\\n)",
-            LineEnding::Cr => "CR (\\r)",
-        }
-    }
-
-    pub fn bytes(self) -> &'static [u8] {
-        match self {
-            LineEnding::None => b"",
-            LineEnding::Lf => b"\n",
-            LineEnding::CrLf => b"\r\n",
-            LineEnding::Cr => b"\r",
-        }
-    }
-}
-
+/// The composer's contents and settings.
 #[derive(Debug)]
 pub struct Composer {
     pub text: String,
+    pub format: PayloadFormat,
     pub line_ending: LineEnding,
+    /// Milliseconds between repeated sends, as typed.
+    pub repeat_interval: String,
+    /// How many sends; empty means until stopped.
+    pub repeat_count: String,
 }
 
 impl Default for Composer {
     fn default() -> Self {
         Composer {
             text: String::new(),
+            format: PayloadFormat::Text,
             line_ending: LineEnding::Lf,
+            repeat_interval: "1000".into(),
+            repeat_count: "10".into(),
         }
     }
 }
 
-impl Composer {
-    pub fn payload(&self) -> Vec<u8> {
-        let mut data = self.text.as_bytes().to_vec();
-        data.extend_from_slice(self.line_ending.bytes());
-        data
-    }
+/// A repeat in progress, counted live by the engine.
+#[derive(Debug)]
+pub struct RepeatStatus {
+    pub sent: Arc<AtomicU64>,
+    pub count: Option<u64>,
+}
+
+/// A file transfer in progress.
+#[derive(Debug)]
+pub struct TransferStatus {
+    pub id: TransferId,
+    pub path: PathBuf,
+    pub size: u64,
+    pub sent: Arc<AtomicU64>,
 }
 
 #[derive(Debug)]
@@ -123,13 +176,23 @@ pub struct Session {
     pub since: Option<DateTime<Local>>,
     pub conns: Vec<ConnRow>,
     /// Totals of connections that have closed, so socket totals stay exact.
-    closed_in: u64,
-    closed_out: u64,
+    closed: Totals,
+    /// Subtracted from what is shown after "Reset counters"; the engine's counters never reset.
+    baseline: Totals,
+    conn_baselines: HashMap<ConnId, Totals>,
+    pub rates: Rates,
     pub log: Log,
+    pub filter: Filter,
+    pub filtered: FilteredRows,
     pub target: Target,
     /// The row picked in the client table (servers).
     pub selected_conn: Option<ConnId>,
     pub composer: Composer,
+    /// Encoding for typed text and for showing received text.
+    pub encoding: TextEncoding,
+    pub repeat: Option<RepeatStatus>,
+    pub transfers: Vec<TransferStatus>,
+    pub capture: Option<PathBuf>,
     /// Until the first success, a failure removes the session and shows in the new-socket form.
     pub ever_started: bool,
 }
@@ -148,36 +211,62 @@ impl Session {
             peer: None,
             since: None,
             conns: Vec::new(),
-            closed_in: 0,
-            closed_out: 0,
+            closed: Totals::default(),
+            baseline: Totals::default(),
+            conn_baselines: HashMap::new(),
+            rates: Rates::default(),
             log: Log::default(),
+            filter: Filter::default(),
+            filtered: FilteredRows::default(),
             target: Target::All,
             selected_conn: None,
             composer: Composer::default(),
+            encoding: TextEncoding::Utf8,
+            repeat: None,
+            transfers: Vec::new(),
+            capture: None,
             ever_started: false,
         }
+    }
+
+    /// A socket restored from the last run: shown, not started.
+    pub fn restored(id: SessionId, kind: Kind, addr: String) -> Self {
+        let mut session = Session::new(id, kind, addr);
+        session.state = State::Stopped;
+        session.ever_started = true;
+        session
     }
 
     pub fn is_server(&self) -> bool {
         matches!(self.kind, Kind::Server { .. })
     }
 
-    pub fn bytes_in(&self) -> u64 {
-        self.closed_in
-            + self
-                .conns
-                .iter()
-                .map(|c| c.info.counters.bytes_in())
-                .sum::<u64>()
+    /// Everything since the socket was created (or since the last reset).
+    pub fn totals(&self) -> Totals {
+        let mut totals = self.closed;
+        for row in &self.conns {
+            totals.add(Totals::of(&row.info.counters));
+        }
+        totals.since(self.baseline)
     }
 
-    pub fn bytes_out(&self) -> u64 {
-        self.closed_out
-            + self
-                .conns
-                .iter()
-                .map(|c| c.info.counters.bytes_out())
-                .sum::<u64>()
+    pub fn conn_totals(&self, row: &ConnRow) -> Totals {
+        let baseline = self
+            .conn_baselines
+            .get(&row.info.conn)
+            .copied()
+            .unwrap_or_default();
+        Totals::of(&row.info.counters).since(baseline)
+    }
+
+    /// Zeroes the shown counters and rates.
+    pub fn reset_counters(&mut self) {
+        self.baseline.add(self.totals());
+        for row in &self.conns {
+            self.conn_baselines
+                .insert(row.info.conn, Totals::of(&row.info.counters));
+        }
+        self.rates = Rates::default();
     }
 
     fn peer_of(&self, conn: ConnId) -> Option<SocketAddr> {
@@ -209,6 +298,16 @@ impl Session {
         } else {
             Some("The chosen client has disconnected; pick another target.")
         }
+    }
+
+    /// The composer's bytes, or where the typed text is wrong.
+    pub fn payload(&self) -> Result<Vec<u8>, PayloadError> {
+        encode_payload(
+            &self.composer.text,
+            self.composer.format,
+            self.encoding,
+            self.composer.line_ending,
+        )
     }
 
     /// Applies one engine event to this session's state and log.
@@ -301,6 +400,74 @@ impl Session {
                 unsent,
             } => self.closed(time, conn, reason, unsent),
             EventKind::Error { message } => self.log.system(time, None, message),
+            EventKind::RepeatStarted { sent, count } => {
+                self.repeat = Some(RepeatStatus { sent, count });
+            }
+            EventKind::RepeatFinished { sent, end } => {
+                self.repeat = None;
+                self.log.system(
+                    time,
+                    None,
+                    format!("repeat ended after {sent} sends: {end}"),
+                );
+            }
+            EventKind::TransferStarted {
+                transfer,
+                path,
+                size,
+                sent,
+            } => {
+                self.log.system(
+                    time,
+                    None,
+                    format!("sending file {} ({size} bytes)", path.display()),
+                );
+                self.transfers.push(TransferStatus {
+                    id: transfer,
+                    path,
+                    size,
+                    sent,
+                });
+            }
+            EventKind::TransferFinished {
+                transfer,
+                path,
+                sent,
+                outcome,
+            } => {
+                self.transfers.retain(|t| t.id != transfer);
+                let how = match outcome {
+                    TransferOutcome::Completed => "sent".to_string(),
+                    TransferOutcome::Cancelled => "cancelled".to_string(),
+                    TransferOutcome::Failed(error) => format!("failed: {error}"),
+                };
+                self.log.system(
+                    time,
+                    None,
+                    format!("file {} {how} ({sent} bytes sent)", path.display()),
+                );
+            }
+            EventKind::CaptureStarted { path } => {
+                self.log.system(
+                    time,
+                    None,
+                    format!("capturing received bytes to {}", path.display()),
+                );
+                self.capture = Some(path);
+            }
+            EventKind::CaptureStopped { path, bytes, error } => {
+                if self.capture.as_ref() == Some(&path) {
+                    self.capture = None;
+                }
+                let text = match error {
+                    Some(error) => format!("{error} ({bytes} bytes written)"),
+                    None => format!(
+                        "capture to {} closed: {bytes} bytes written",
+                        path.display()
+                    ),
+                };
+                self.log.system(time, None, text);
+            }
         }
     }
 
@@ -309,9 +476,9 @@ impl Session {
             return;
         };
         let row = self.conns.remove(index);
-        let counters: &Arc<Counters> = &row.info.counters;
-        self.closed_in += counters.bytes_in();
-        self.closed_out += counters.bytes_out();
+        let final_totals = Totals::of(&row.info.counters);
+        self.closed.add(final_totals);
+        self.conn_baselines.remove(&conn);
         let reason = match reason {
             CloseReason::Closed if self.is_server() => "kicked".to_string(),
             other => other.to_string(),
@@ -334,4 +501,9 @@ impl Session {
             self.since = None;
         }
     }
+}
+
+/// Reads a live counter shared by the engine.
+pub fn live(counter: &AtomicU64) -> u64 {
+    counter.load(Ordering::Relaxed)
 }

@@ -4,6 +4,7 @@
 use chrono::Local;
 use eframe::egui;
 
+use super::app::Shared;
 use super::session::{Kind, Session, State};
 use super::sessions_panel::status_dot_ui;
 use super::{composer, format, log_view};
@@ -17,21 +18,21 @@ pub enum Action {
 pub fn session_view_ui(
     ui: &mut egui::Ui,
     session: &mut Session,
-    engine: &Engine,
+    shared: &mut Shared,
 ) -> Option<Action> {
     let mut action = None;
     egui::Panel::top("session_header").show(ui, |ui| {
-        action = header_ui(ui, session, engine);
+        action = header_ui(ui, session, &shared.engine);
         if session.is_server() {
-            clients_ui(ui, session, engine);
+            clients_ui(ui, session, &shared.engine);
         }
         ui.add_space(4.0);
     });
     egui::Panel::bottom("composer")
         .resizable(true)
-        .default_size(120.0)
-        .show(ui, |ui| composer::composer_ui(ui, session, engine));
-    log_view::log_view_ui(ui, &mut session.log);
+        .default_size(190.0)
+        .show(ui, |ui| composer::composer_ui(ui, session, shared));
+    log_view::log_view_ui(ui, session, shared);
     action
 }
 
@@ -73,8 +74,28 @@ fn header_ui(ui: &mut egui::Ui, session: &mut Session, engine: &Engine) -> Optio
         if let Some(since) = session.since {
             ui.label(format!("up {}", format::uptime(since, Local::now())));
         }
-        ui.label(format!("in {}", format::bytes(session.bytes_in())));
-        ui.label(format!("out {}", format::bytes(session.bytes_out())));
+    });
+    ui.horizontal_wrapped(|ui| {
+        let totals = session.totals();
+        ui.label(format!(
+            "in {} / {} msgs · {}",
+            format::bytes(totals.bytes_in),
+            totals.messages_in,
+            format::rate(session.rates.bytes_in_per_s)
+        ));
+        ui.label(format!(
+            "out {} / {} msgs · {}",
+            format::bytes(totals.bytes_out),
+            totals.messages_out,
+            format::rate(session.rates.bytes_out_per_s)
+        ));
+        if ui
+            .small_button("Reset counters")
+            .on_hover_text("Count from zero again (for the socket and each connection)")
+            .clicked()
+        {
+            session.reset_counters();
+        }
     });
     if let State::Failed(error) = &session.state {
         ui.colored_label(ui.visuals().error_fg_color, error);
@@ -161,11 +182,22 @@ fn clients_ui(ui: &mut egui::Ui, session: &mut Session, engine: &Engine) {
                 .striped(true)
                 .num_columns(5)
                 .show(ui, |ui| {
-                    for heading in ["Peername", "Sockname", "Connected since", "In", "Out"] {
+                    for heading in [
+                        "Peername",
+                        "Sockname",
+                        "Connected since",
+                        "In (msgs)",
+                        "Out (msgs)",
+                    ] {
                         ui.strong(heading);
                     }
                     ui.end_row();
-                    for row in &session.conns {
+                    let rows: Vec<_> = session
+                        .conns
+                        .iter()
+                        .map(|row| (row.clone(), session.conn_totals(row)))
+                        .collect();
+                    for (row, totals) in &rows {
                         let conn = row.info.conn;
                         let selected = session.selected_conn == Some(conn);
                         if ui
@@ -179,8 +211,16 @@ fn clients_ui(ui: &mut egui::Ui, session: &mut Session, engine: &Engine) {
                         }
                         ui.label(row.info.local.to_string());
                         ui.label(format::clock(&row.since));
-                        ui.label(format::bytes(row.info.counters.bytes_in()));
-                        ui.label(format::bytes(row.info.counters.bytes_out()));
+                        ui.label(format!(
+                            "{} ({})",
+                            format::bytes(totals.bytes_in),
+                            totals.messages_in
+                        ));
+                        ui.label(format!(
+                            "{} ({})",
+                            format::bytes(totals.bytes_out),
+                            totals.messages_out
+                        ));
                         ui.end_row();
                     }
                 });

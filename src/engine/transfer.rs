@@ -1,0 +1,112 @@
+//! Sending a file: a reader thread streams it in chunks through a small bounded channel,
+//! so neither memory nor the net thread ever holds more than a few chunks of it.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use crossbeam_channel::{Receiver, Sender};
+
+use super::command::Target;
+use super::event::describe_io_error;
+
+/// Bytes per chunk read from the file.
+pub const FILE_CHUNK: usize = 256 * 1024;
+/// Chunks waiting between the reader thread and the net thread.
+const CHUNKS_IN_FLIGHT: usize = 4;
+/// The net thread takes another chunk only while every target has less than this queued.
+pub const FILE_QUEUE_LOW: usize = 1024 * 1024;
+
+/// A file transfer; unique across the engine's life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TransferId(pub u64);
+
+/// How a transfer ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TransferOutcome {
+    /// Every byte of the file was handed to the connection.
+    Completed,
+    Cancelled,
+    Failed(String),
+}
+
+pub(crate) enum FileChunk {
+    Opened { size: u64 },
+    Data(Vec<u8>),
+    End,
+    Failed(String),
+}
+
+pub(crate) struct Transfer {
+    pub id: TransferId,
+    pub target: Target,
+    pub path: PathBuf,
+    pub chunks: Receiver<FileChunk>,
+    pub sent: Arc<AtomicU64>,
+}
+
+/// Starts the reader thread; `wake` nudges the net thread after each chunk.
+pub(crate) fn start_reader(
+    path: PathBuf,
+    wake: impl Fn() + Send + 'static,
+) -> io::Result<Receiver<FileChunk>> {
+    let (tx, rx) = crossbeam_channel::bounded(CHUNKS_IN_FLIGHT);
+    std::thread::Builder::new()
+        .name("socklab-file".into())
+        .spawn(move || read_file(&path, &tx, &wake))?;
+    Ok(rx)
+}
+
+fn read_file(path: &PathBuf, tx: &Sender<FileChunk>, wake: &dyn Fn()) {
+    let send = |chunk: FileChunk| {
+        let delivered = tx.send(chunk).is_ok();
+        wake();
+        delivered
+    };
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) => {
+            send(FileChunk::Failed(format!(
+                "cannot open {}: {}",
+                path.display(),
+                describe_io_error(&e)
+            )));
+            return;
+        }
+    };
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if !send(FileChunk::Opened { size }) {
+        return;
+    }
+    loop {
+        let mut buf = vec![0; FILE_CHUNK];
+        let mut filled = 0;
+        // Fill whole chunks: fewer, larger writes on the socket.
+        while filled < buf.len() {
+            match file.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    send(FileChunk::Failed(format!(
+                        "cannot read {}: {}",
+                        path.display(),
+                        describe_io_error(&e)
+                    )));
+                    return;
+                }
+            }
+        }
+        if filled == 0 {
+            send(FileChunk::End);
+            return;
+        }
+        buf.truncate(filled);
+        // A closed channel means the transfer was cancelled: stop reading.
+        if !send(FileChunk::Data(buf)) {
+            return;
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! Native file dialogs (rfd) on their own thread: a dialog blocks the thread that opens it,
+//! and the UI thread must never block. The chosen path comes back over a channel.
+
+use std::path::PathBuf;
+
+use crossbeam_channel::{Receiver, Sender};
+use eframe::egui;
+
+use crate::engine::SessionId;
+
+/// What a chosen path is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    SendFile,
+    SaveLog,
+    Capture,
+}
+
+pub struct Chosen {
+    pub session: SessionId,
+    pub purpose: Purpose,
+    pub path: PathBuf,
+}
+
+pub struct Dialogs {
+    tx: Sender<Chosen>,
+    rx: Receiver<Chosen>,
+    /// One dialog at a time; a second click while one is open does nothing.
+    open: Option<Purpose>,
+    closed_tx: Sender<()>,
+    closed_rx: Receiver<()>,
+}
+
+impl Default for Dialogs {
+    fn default() -> Self {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let (closed_tx, closed_rx) = crossbeam_channel::unbounded();
+        Dialogs {
+            tx,
+            rx,
+            open: None,
+            closed_tx,
+            closed_rx,
+        }
+    }
+}
+
+impl Dialogs {
+    pub fn is_open(&self) -> bool {
+        self.open.is_some()
+    }
+
+    pub fn open(&mut self, ctx: &egui::Context, session: SessionId, purpose: Purpose) {
+        if self.open.is_some() {
+            return;
+        }
+        self.open = Some(purpose);
+        let (tx, closed, ctx) = (self.tx.clone(), self.closed_tx.clone(), ctx.clone());
+        let spawned = std::thread::Builder::new()
+            .name("socklab-dialog".into())
+            .spawn(move || {
+                let dialog = rfd::FileDialog::new();
+                let path = match purpose {
+                    Purpose::SendFile => dialog.set_title("Send a file").pick_file(),
+                    Purpose::SaveLog => dialog
+                        .set_title("Save the log")
+                        .add_filter("Text", &["txt", "log"])
+                        .add_filter("CSV", &["csv"])
+                        .set_file_name("socklab-log.txt")
+                        .save_file(),
+                    Purpose::Capture => dialog
+                        .set_title("Capture received bytes to")
+                        .set_file_name("capture.bin")
+                        .save_file(),
+                };
+                if let Some(path) = path {
+                    let _ = tx.send(Chosen {
+                        session,
+                        purpose,
+                        path,
+                    });
+                }
+                let _ = closed.send(());
+                ctx.request_repaint();
+            });
+        if spawned.is_err() {
+            self.open = None;
+        }
+    }
+
+    /// Paths chosen since the last frame.
+    pub fn poll(&mut self) -> Vec<Chosen> {
+        if self.closed_rx.try_recv().is_ok() {
+            self.open = None;
+        }
+        self.rx.try_iter().collect()
+    }
+}

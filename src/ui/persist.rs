@@ -1,0 +1,155 @@
+//! What socklab remembers between runs (through eframe's storage): the socket list (restored
+//! stopped), sent-payload history, named presets and view options. Runtime handles stay out.
+
+use serde::{Deserialize, Serialize};
+
+use crate::payload::{LineEnding, PayloadFormat, TextEncoding};
+
+/// Storage key for [`Saved`].
+pub const STORAGE_KEY: &str = "socklab";
+/// Sent payloads remembered, newest first.
+pub const MAX_HISTORY: usize = 50;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Saved {
+    pub sockets: Vec<SavedSocket>,
+    pub history: Vec<SavedPayload>,
+    pub presets: Vec<Preset>,
+    pub options: Options,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedSocket {
+    pub server: bool,
+    pub chat: bool,
+    pub addr: String,
+}
+
+/// A payload as the composer holds it, so loading it restores exactly what was typed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedPayload {
+    pub text: String,
+    pub format: PayloadFormat,
+    pub encoding: TextEncoding,
+    pub line_ending: LineEnding,
+}
+
+impl SavedPayload {
+    /// One line for menus: format and the start of the text.
+    pub fn summary(&self) -> String {
+        let mut text: String = self.text.chars().take(40).collect();
+        if self.text.chars().count() > 40 {
+            text.push('…');
+        }
+        let text = text.replace('\n', "⏎");
+        format!("[{}] {text}", self.format.label())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preset {
+    pub name: String,
+    pub payload: SavedPayload,
+}
+
+/// How the log shows data.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DisplayMode {
+    #[default]
+    Text,
+    Hex,
+    Both,
+}
+
+impl DisplayMode {
+    pub const ALL: [DisplayMode; 3] = [DisplayMode::Text, DisplayMode::Hex, DisplayMode::Both];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            DisplayMode::Text => "Text",
+            DisplayMode::Hex => "Hex",
+            DisplayMode::Both => "Hex + text",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Options {
+    pub display: DisplayMode,
+    pub form_addr: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            display: DisplayMode::Text,
+            form_addr: "127.0.0.1:9999".into(),
+        }
+    }
+}
+
+impl Saved {
+    /// Remembers a sent payload at the top of the history, without duplicates.
+    pub fn remember(&mut self, payload: SavedPayload) {
+        self.history.retain(|p| p != &payload);
+        self.history.insert(0, payload);
+        self.history.truncate(MAX_HISTORY);
+    }
+
+    /// Saves a preset, replacing one of the same name.
+    pub fn save_preset(&mut self, name: &str, payload: SavedPayload) {
+        let name = name.trim().to_string();
+        match self.presets.iter_mut().find(|p| p.name == name) {
+            Some(preset) => preset.payload = payload,
+            None => self.presets.push(Preset { name, payload }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payload(text: &str) -> SavedPayload {
+        SavedPayload {
+            text: text.into(),
+            format: PayloadFormat::Hex,
+            encoding: TextEncoding::Gbk,
+            line_ending: LineEnding::CrLf,
+        }
+    }
+
+    #[test]
+    fn history_keeps_newest_first_without_duplicates_and_bounded() {
+        let mut saved = Saved::default();
+        for i in 0..MAX_HISTORY + 10 {
+            saved.remember(payload(&i.to_string()));
+        }
+        saved.remember(payload("3"));
+        assert_eq!(saved.history.len(), MAX_HISTORY);
+        assert_eq!(saved.history[0].text, "3");
+        assert_eq!(saved.history.iter().filter(|p| p.text == "3").count(), 1);
+    }
+
+    #[test]
+    fn survives_a_round_trip_through_ron_and_tolerates_missing_fields() {
+        let mut saved = Saved::default();
+        saved.sockets.push(SavedSocket {
+            server: true,
+            chat: true,
+            addr: "127.0.0.1:0".into(),
+        });
+        saved.save_preset("ping", payload("01 02"));
+        saved.save_preset("ping", payload("03"));
+        saved.options.display = DisplayMode::Both;
+        let text = ron::to_string(&saved).unwrap();
+        assert_eq!(ron::from_str::<Saved>(&text).unwrap(), saved);
+        assert_eq!(saved.presets.len(), 1);
+        assert_eq!(
+            ron::from_str::<Saved>("(history: [])").unwrap().options,
+            Options::default()
+        );
+    }
+}
