@@ -11,7 +11,7 @@ use common::{WAIT, read_exact, read_relay, read_to_close};
 use eframe::egui::accesskit::Role;
 use eframe::egui::{Key, Modifiers};
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use socklab::ui::SocklabApp;
 use socklab::ui::persist::Saved;
 use socklab::ui::session::State;
@@ -22,6 +22,8 @@ const CONNECT_FIELD: &str = "Connect to (host:port)";
 fn app() -> Harness<'static, SocklabApp> {
     let mut harness = Harness::builder()
         .with_size([1100.0, 720.0])
+        // CI has no CJK font; the GBK test reads text through accessibility, not pixels.
+        .allow_missing_glyphs()
         .build_eframe(|cc| SocklabApp::new(&cc.egui_ctx, Saved::default()).expect("engine starts"));
     harness.run_ok();
     harness
@@ -58,6 +60,7 @@ fn set_field(harness: &mut Harness<'static, SocklabApp>, role: Role, label: &str
     harness.get_by_role_and_label(role, label).click();
     harness.run_ok();
     harness.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    harness.key_press(Key::Backspace);
     harness.run_ok();
     harness.get_by_role_and_label(role, label).type_text(text);
     harness.run_ok();
@@ -295,4 +298,228 @@ fn port_in_use_and_refused_connection_show_errors_in_the_form() {
     click(&mut harness, "Connect");
     wait_for_text(&mut harness, "connection refused");
     assert!(harness.state().sessions().is_empty());
+}
+
+#[test]
+fn hex_payload_sends_exact_bytes_and_invalid_hex_disables_send_with_the_reason() {
+    let mut harness = app();
+    let server = start_server(&mut harness, false);
+    let mut client = stream(server);
+    wait_for_text(&mut harness, "Connected clients (1)");
+
+    choose(&mut harness, "Format", "Hex");
+    set_field(
+        &mut harness,
+        Role::MultilineTextInput,
+        "Message",
+        "01 02 0g",
+    );
+    let reason = "Invalid payload: 'g' is not a hex digit at character 8";
+    assert!(
+        shows_text(&harness, reason),
+        "the error is shown under the editor"
+    );
+    assert!(
+        harness
+            .get_by_role_and_label(Role::Button, "Send")
+            .accesskit_node()
+            .is_disabled(),
+        "Send is disabled while the payload is invalid"
+    );
+
+    set_field(
+        &mut harness,
+        Role::MultilineTextInput,
+        "Message",
+        "01 02 ff\n0d0A",
+    );
+    assert!(!shows_text(&harness, "Invalid payload"));
+    click(&mut harness, "Send");
+    assert_eq!(read_exact(&mut client, 5), [0x01, 0x02, 0xff, 0x0d, 0x0a]);
+    // The sent row shows in hex once the display is switched, and as text again after.
+    choose(&mut harness, "Show data as", "Hex");
+    wait_for_text(&mut harness, "01 02 ff 0d 0a");
+    choose(&mut harness, "Show data as", "Text");
+    wait_for_text(&mut harness, "\\x01\\x02\\xff\\r\\n");
+    choose(&mut harness, "Show data as", "Hex + text");
+    assert!(
+        shows_text(&harness, "01 02 ff 0d 0a") && shows_text(&harness, "\\x01\\x02\\xff\\r\\n")
+    );
+}
+
+#[test]
+fn escapes_and_gbk_encoding_become_the_right_bytes_and_received_gbk_shows_as_text() {
+    let mut harness = app();
+    let server = start_server(&mut harness, false);
+    let mut client = stream(server);
+    wait_for_text(&mut harness, "Connected clients (1)");
+    choose(&mut harness, "Format", "Text with escapes");
+    choose(&mut harness, "Encoding", "GBK");
+    choose(&mut harness, "Line ending", "None");
+    set_field(
+        &mut harness,
+        Role::MultilineTextInput,
+        "Message",
+        "中\\x00\\r\\n",
+    );
+    click(&mut harness, "Send");
+    assert_eq!(read_exact(&mut client, 5), b"\xd6\xd0\x00\r\n");
+    client.write_all(b"\xc4\xe3\xba\xc3 gbk\xff").unwrap();
+    wait_for_text(&mut harness, "你好 gbk\\xff");
+}
+
+#[test]
+fn repeat_sends_m_times_and_the_count_reaches_m() {
+    let mut harness = app();
+    let server = start_server(&mut harness, false);
+    let mut client = stream(server);
+    wait_for_text(&mut harness, "Connected clients (1)");
+    choose(&mut harness, "Line ending", "None");
+    set_field(&mut harness, Role::MultilineTextInput, "Message", "R");
+    set_field(&mut harness, Role::TextInput, "Repeat every (ms)", "2");
+    set_field(
+        &mut harness,
+        Role::TextInput,
+        "times (empty = until stopped)",
+        "25",
+    );
+    click(&mut harness, "Start repeat");
+    assert_eq!(read_exact(&mut client, 25), vec![b'R'; 25]);
+    wait_for_text(&mut harness, "repeat ended after 25 sends: done");
+    assert!(
+        harness
+            .query_by_role_and_label(Role::Button, "Start repeat")
+            .is_some()
+    );
+    common::assert_silent(&mut client);
+}
+
+#[test]
+fn bad_repeat_fields_explain_themselves() {
+    let mut harness = app();
+    let server = start_server(&mut harness, false);
+    let _client = stream(server);
+    wait_for_text(&mut harness, "Connected clients (1)");
+    set_field(&mut harness, Role::TextInput, "Repeat every (ms)", "0");
+    assert!(shows_text(
+        &harness,
+        "The interval must be a whole number of milliseconds, 1 or more."
+    ));
+    assert!(
+        harness
+            .get_by_role_and_label(Role::Button, "Start repeat")
+            .accesskit_node()
+            .is_disabled()
+    );
+}
+
+#[test]
+fn filter_hides_rows_by_direction_and_text() {
+    let mut harness = app();
+    let server = start_server(&mut harness, false);
+    let mut client = stream(server);
+    wait_for_text(&mut harness, "Connected clients (1)");
+    client.write_all(b"alpha").unwrap();
+    wait_for_text(&mut harness, "alpha");
+    client.write_all(b"beta").unwrap();
+    wait_for_text(&mut harness, "beta");
+    set_field(&mut harness, Role::TextInput, "Filter", "ALP");
+    assert!(shows_text(&harness, "alpha") && !shows_text(&harness, "beta"));
+    assert!(shows_text(&harness, "1 of 4 rows match"));
+    set_field(&mut harness, Role::TextInput, "Filter", "");
+    harness
+        .get_by_role_and_label(Role::CheckBox, "recv")
+        .click();
+    harness.run_ok();
+    assert!(!shows_text(&harness, "alpha") && shows_text(&harness, "listening on"));
+}
+
+#[test]
+fn a_chosen_file_is_sent_and_the_log_can_be_saved_as_csv() {
+    let dir = std::env::temp_dir().join(format!("socklab-gui-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("payload.bin");
+    let content: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&file, &content).unwrap();
+
+    let mut harness = app();
+    let server = start_server(&mut harness, false);
+    let mut client = stream(server);
+    wait_for_text(&mut harness, "Connected clients (1)");
+    // What the file dialog would hand back.
+    let session = harness.state().sessions()[0].id;
+    harness.state_mut().send_file(session, file.clone());
+    assert!(read_exact(&mut client, content.len()) == content);
+    wait_for_text(&mut harness, "payload.bin sent (300000 bytes sent)");
+
+    client.write_all(b"x,y").unwrap();
+    wait_for_text(&mut harness, "x,y");
+    let csv = dir.join("log.csv");
+    harness.state_mut().save_log(session, csv.clone());
+    wait_for_text(&mut harness, "log saved to");
+    let saved = std::fs::read_to_string(&csv).unwrap();
+    assert!(
+        saved.starts_with("time,direction,peer,bytes,text,hex\n"),
+        "{saved}"
+    );
+    assert!(
+        saved.contains(",recv,") && saved.contains(",3,\"x,y\",78 2c 79\n"),
+        "{saved}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn sockets_history_and_presets_survive_a_restart() {
+    let mut harness = app();
+    set_field(&mut harness, Role::TextInput, LISTEN_FIELD, "127.0.0.1:0");
+    harness
+        .get_by_label("Group chat (relay each line to all clients)")
+        .click();
+    click(&mut harness, "Start server");
+    run_until(&mut harness, "listening", |h| {
+        h.state().sessions()[0].state == State::Listening
+    });
+    let server = harness.state().sessions()[0].local.unwrap();
+    let mut client = stream(server);
+    wait_for_text(&mut harness, "Connected clients (1)");
+    set_field(
+        &mut harness,
+        Role::MultilineTextInput,
+        "Message",
+        "remember me",
+    );
+    click(&mut harness, "Send");
+    read_exact(&mut client, 12);
+    set_field(&mut harness, Role::TextInput, "Preset name", "greeting");
+    click(&mut harness, "Save preset");
+    let saved = harness.state().snapshot();
+    assert_eq!(saved.history[0].text, "remember me");
+    assert_eq!(saved.presets[0].name, "greeting");
+    drop(harness);
+
+    // A new window with what the last one stored.
+    let mut harness = Harness::builder()
+        .with_size([1100.0, 720.0])
+        .build_eframe(move |cc| SocklabApp::new(&cc.egui_ctx, saved).expect("engine starts"));
+    harness.run_ok();
+    assert!(
+        shows_text(&harness, "127.0.0.1:0 (chat)"),
+        "the server is listed"
+    );
+    assert_eq!(
+        harness.state().sessions()[0].state,
+        State::Stopped,
+        "restored stopped"
+    );
+    click(&mut harness, "Presets");
+    harness
+        .get_by_role_and_label(Role::Button, "greeting")
+        .click();
+    harness.run_ok();
+    assert_eq!(harness.state().sessions()[0].composer.text, "remember me");
+    click(&mut harness, "Start again");
+    run_until(&mut harness, "the restored server to listen", |h| {
+        h.state().sessions()[0].state == State::Listening
+    });
 }

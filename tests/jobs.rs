@@ -1,0 +1,300 @@
+//! Repeat timers, file transfers and captures on the engine, against real sockets and files.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use common::*;
+use socklab::engine::{Command, EventKind, RepeatEnd, Target, TransferOutcome};
+
+fn temp_path(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("socklab-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// Bytes that differ at every position, so a lost or reordered chunk shows.
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 31 + i / 251) as u8).collect()
+}
+
+#[test]
+fn repeat_sends_exactly_count_times_at_the_interval() {
+    let engine = engine();
+    let (session, addr) = listen(&engine, false);
+    let mut client = client(addr);
+    connected(&engine);
+    let started = Instant::now();
+    engine.execute(Command::Repeat {
+        session,
+        target: Target::All,
+        data: b"tick\n".to_vec(),
+        interval: Duration::from_millis(5),
+        count: Some(20),
+    });
+    assert_eq!(read_exact(&mut client, 100), b"tick\n".repeat(20));
+    let elapsed = started.elapsed();
+    let (sent, end) = wait_for(&engine, |e| match &e.kind {
+        EventKind::RepeatFinished { sent, end } => Some((*sent, end.clone())),
+        _ => None,
+    });
+    assert_eq!((sent, end), (20, RepeatEnd::Done));
+    // 19 intervals of 5 ms lie between the first and last send.
+    assert!(
+        elapsed >= Duration::from_millis(90),
+        "too fast: {elapsed:?}"
+    );
+    assert_silent(&mut client);
+}
+
+#[test]
+fn repeat_until_stopped_counts_live_and_stops_on_command() {
+    let engine = engine();
+    let (session, addr) = listen(&engine, false);
+    let mut client = client(addr);
+    connected(&engine);
+    engine.execute(Command::Repeat {
+        session,
+        target: Target::All,
+        data: b"x".to_vec(),
+        interval: Duration::from_millis(1),
+        count: None,
+    });
+    let live = wait_for(&engine, |e| match &e.kind {
+        EventKind::RepeatStarted { sent, count: None } => Some(sent.clone()),
+        _ => None,
+    });
+    let deadline = Instant::now() + WAIT;
+    while live.load(Ordering::Relaxed) < 50 {
+        assert!(Instant::now() < deadline, "the 1 ms repeat stalled");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    engine.execute(Command::StopRepeat { session });
+    let sent = wait_for(&engine, |e| match &e.kind {
+        EventKind::RepeatFinished {
+            sent,
+            end: RepeatEnd::Stopped,
+        } => Some(*sent),
+        _ => None,
+    });
+    assert!(sent >= 50);
+    assert_eq!(
+        read_exact(&mut client, sent as usize),
+        vec![b'x'; sent as usize]
+    );
+    assert_silent(&mut client);
+}
+
+#[test]
+fn repeat_ends_when_its_connection_goes() {
+    let engine = engine();
+    let (session, addr) = listen(&engine, false);
+    let client = client(addr);
+    connected(&engine);
+    engine.execute(Command::Repeat {
+        session,
+        target: Target::All,
+        data: b"x".to_vec(),
+        interval: Duration::from_millis(2),
+        count: None,
+    });
+    drop(client);
+    let end = wait_for(&engine, |e| match &e.kind {
+        EventKind::RepeatFinished { end, .. } => Some(end.clone()),
+        _ => None,
+    });
+    assert_eq!(end, RepeatEnd::NoConnection);
+}
+
+#[test]
+fn a_file_streams_completely_and_in_order() {
+    let path = temp_path("stream.bin");
+    let content = pattern(9 * 1024 * 1024 + 123);
+    std::fs::write(&path, &content).unwrap();
+    let engine = engine();
+    let (session, addr) = listen(&engine, false);
+    let mut client = client(addr);
+    let info = connected(&engine);
+    let transfer = engine.new_transfer_id();
+    engine.execute(Command::SendFile {
+        session,
+        target: Target::All,
+        path: path.clone(),
+        transfer,
+    });
+    let size = wait_for(&engine, |e| match &e.kind {
+        EventKind::TransferStarted { size, .. } => Some(*size),
+        _ => None,
+    });
+    assert_eq!(size, content.len() as u64);
+    let got = read_exact(&mut client, content.len());
+    assert!(got == content, "the received bytes equal the file");
+    let (sent, outcome) = wait_for(&engine, |e| match &e.kind {
+        EventKind::TransferFinished {
+            transfer: t,
+            sent,
+            outcome,
+            ..
+        } if *t == transfer => Some((*sent, outcome.clone())),
+        _ => None,
+    });
+    assert_eq!(
+        (sent, outcome),
+        (content.len() as u64, TransferOutcome::Completed)
+    );
+    // The counter moves just after the write call returns, maybe after the peer read.
+    let deadline = Instant::now() + WAIT;
+    while info.counters.bytes_out() != content.len() as u64 {
+        assert!(
+            Instant::now() < deadline,
+            "bytes out: {}",
+            info.counters.bytes_out()
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    std::fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn a_transfer_to_a_peer_that_does_not_read_can_be_cancelled_and_memory_stays_bounded() {
+    let path = temp_path("cancel.bin");
+    std::fs::write(&path, pattern(64 * 1024 * 1024)).unwrap();
+    let engine = engine();
+    let (session, addr) = listen(&engine, false);
+    let _idle = client(addr);
+    connected(&engine);
+    let transfer = engine.new_transfer_id();
+    engine.execute(Command::SendFile {
+        session,
+        target: Target::All,
+        path: path.clone(),
+        transfer,
+    });
+    let live = wait_for(&engine, |e| match &e.kind {
+        EventKind::TransferStarted { sent, .. } => Some(sent.clone()),
+        _ => None,
+    });
+    // The peer reads nothing: progress stops at kernel buffers plus about one queue's worth.
+    std::thread::sleep(Duration::from_millis(300));
+    let stalled = live.load(Ordering::Relaxed);
+    assert!(
+        stalled < 32 * 1024 * 1024,
+        "{stalled} bytes taken while the peer reads nothing"
+    );
+    engine.execute(Command::CancelTransfer { session, transfer });
+    let outcome = wait_for(&engine, |e| match &e.kind {
+        EventKind::TransferFinished { outcome, .. } => Some(outcome.clone()),
+        _ => None,
+    });
+    assert_eq!(outcome, TransferOutcome::Cancelled);
+    std::fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn a_missing_file_fails_with_its_reason() {
+    let engine = engine();
+    let (session, addr) = listen(&engine, false);
+    let _client = client(addr);
+    connected(&engine);
+    let transfer = engine.new_transfer_id();
+    engine.execute(Command::SendFile {
+        session,
+        target: Target::All,
+        path: temp_path("does-not-exist.bin"),
+        transfer,
+    });
+    let outcome = wait_for(&engine, |e| match &e.kind {
+        EventKind::TransferFinished { outcome, .. } => Some(outcome.clone()),
+        _ => None,
+    });
+    match outcome {
+        TransferOutcome::Failed(error) => assert!(error.contains("No such file"), "{error}"),
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+#[test]
+fn capture_writes_every_received_byte_even_when_nobody_reads_events() {
+    let path = temp_path("capture.bin");
+    let engine = engine();
+    let (session, addr) = listen(&engine, false);
+    engine.execute(Command::Capture {
+        session,
+        path: Some(path.clone()),
+    });
+    wait_for(&engine, |e| {
+        matches!(e.kind, EventKind::CaptureStarted { .. }).then_some(())
+    });
+    let mut sender = client(addr);
+    connected(&engine);
+    // Far more than the event channel holds: the engine must pause, not drop.
+    let content = pattern(96 * 1024 * 1024);
+    let writer = {
+        let content = content.clone();
+        std::thread::spawn(move || {
+            sender.write_all(&content).unwrap();
+            sender
+        })
+    };
+    let mut received = 0usize;
+    let sender = loop {
+        // Read events slowly at first, as a busy window would.
+        if received < 1024 * 1024 {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let event = engine
+            .events()
+            .recv_timeout(WAIT)
+            .expect("events keep coming");
+        if let EventKind::Received { data, .. } = &event.kind {
+            received += data.len();
+        }
+        if received == content.len() {
+            break writer.join().unwrap();
+        }
+    };
+    drop(sender);
+    engine.execute(Command::Capture {
+        session,
+        path: None,
+    });
+    let (bytes, error) = wait_for(&engine, |e| match &e.kind {
+        EventKind::CaptureStopped { bytes, error, .. } => Some((*bytes, error.clone())),
+        _ => None,
+    });
+    assert_eq!((bytes, error), (content.len() as u64, None));
+    let mut written = Vec::new();
+    std::fs::File::open(&path)
+        .unwrap()
+        .read_to_end(&mut written)
+        .unwrap();
+    assert!(
+        written == content,
+        "the capture file holds exactly what was sent"
+    );
+    std::fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn a_send_larger_than_the_queue_cap_is_refused_with_a_reason() {
+    let engine = engine();
+    let (session, addr) = listen(&engine, false);
+    let _idle = client(addr);
+    connected(&engine);
+    engine.send(
+        session,
+        Target::All,
+        vec![0u8; socklab::engine::MAX_SEND_QUEUE + 1],
+    );
+    let message = wait_for(&engine, |e| match &e.kind {
+        EventKind::Error { message } => Some(message.clone()),
+        _ => None,
+    });
+    assert!(
+        message.contains("waiting for the peer to read"),
+        "{message}"
+    );
+}
