@@ -273,8 +273,10 @@ impl SocklabApp {
     }
 }
 
-impl eframe::App for SocklabApp {
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+impl SocklabApp {
+    /// One frame of the whole window: apply events, then draw. eframe calls it through
+    /// [`eframe::App::ui`]; the benchmark calls it on a headless context.
+    pub fn window_ui(&mut self, ui: &mut egui::Ui) {
         self.drain_events(ui.ctx());
         self.handle_background();
         let now = Instant::now();
@@ -306,6 +308,30 @@ impl eframe::App for SocklabApp {
             // Uptime and rates tick once a second.
             ui.ctx().request_repaint_after(Duration::from_secs(1));
         }
+    }
+
+    /// Starts a socket as the new-socket form would (used by the benchmark).
+    pub fn start(&mut self, kind: FormKind, addr: &str, chat: bool) {
+        self.form.kind = kind;
+        self.form.addr = addr.to_string();
+        self.form.chat = chat;
+        self.start_from_form();
+    }
+
+    /// Adds a session the engine knows nothing of, e.g. to fill a log in a benchmark.
+    pub fn insert_session(&mut self, session: Session) {
+        self.selected = Some(session.id);
+        self.sessions.push(session);
+    }
+
+    pub fn sessions_mut(&mut self) -> &mut [Session] {
+        &mut self.sessions
+    }
+}
+
+impl eframe::App for SocklabApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.window_ui(ui);
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {

@@ -63,7 +63,10 @@ pub fn composer_ui(ui: &mut egui::Ui, session: &mut Session, shared: &mut Shared
             None => send |= button.clicked(),
         }
         if let Ok(bytes) = &payload {
-            ui.weak(format!("{} bytes", bytes.len()));
+            ui.weak(match bytes.len() {
+                1 => "1 byte".to_string(),
+                n => format!("{n} bytes"),
+            });
         }
         ui.separator();
         let file = ui

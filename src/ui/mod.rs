@@ -13,7 +13,7 @@ pub mod session;
 mod session_view;
 mod sessions_panel;
 
-pub use app::SocklabApp;
+pub use app::{FormKind, SocklabApp};
 
 /// Opens the window and runs until it is closed.
 pub fn run() -> eframe::Result {

@@ -1,0 +1,678 @@
+//! socklab-bench: drives the real engine (in-process) or the real binary over loopback with
+//! its own load generator and prints one result line per scenario. It reports figures; it
+//! never passes or fails on time.
+//!
+//! `cargo bench --bench socklab-bench -- [SCENARIO …]`, scenarios: chat, chat-1000, ingest,
+//! send, file, scale, logview, flood, or all (the default).
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Command as Process, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use eframe::egui;
+use mio::net::TcpStream as MioStream;
+use mio::{Events, Interest, Poll, Token};
+use socklab::engine::{
+    Command, ConnInfo, Engine, Event, EventKind, ServerOptions, SessionId, Target,
+};
+use socklab::ui::log::{Direction, LogRow};
+use socklab::ui::persist::Saved;
+use socklab::ui::session::{Kind, Session};
+use socklab::ui::{FormKind, SocklabApp};
+
+const GIB: u64 = 1024 * 1024 * 1024;
+
+fn main() {
+    let mut scenarios: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    if scenarios.is_empty() || scenarios.iter().any(|s| s == "all") {
+        scenarios = [
+            "chat",
+            "chat-1000",
+            "ingest",
+            "send",
+            "file",
+            "scale",
+            "logview",
+            "flood",
+        ]
+        .map(String::from)
+        .to_vec();
+    }
+    for scenario in scenarios {
+        match scenario.as_str() {
+            "chat" => chat(200, 50),
+            "chat-1000" => chat(1000, 10),
+            "ingest" => ingest(4 * GIB),
+            "send" => send(4 * GIB),
+            "file" => file(GIB),
+            "scale" => scale(10_000),
+            "logview" => logview(1_000_000),
+            "flood" => flood(Duration::from_secs(5)),
+            other => eprintln!("unknown scenario {other:?}"),
+        }
+    }
+}
+
+// ---- helpers -------------------------------------------------------------------
+
+fn rss_kib(pid: &str) -> u64 {
+    status_field(pid, "VmRSS:")
+}
+
+fn status_field(pid: &str, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1).map(|v| v.parse().unwrap_or(0)))
+        })
+        .unwrap_or(0)
+}
+
+/// Resets the peak-RSS counter of this process (Linux), so VmHWM measures one scenario.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn percentile(sorted: &[u32], p: f64) -> u32 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn wait_listening(engine: &Engine, session: SessionId) -> SocketAddr {
+    loop {
+        let event = engine
+            .events()
+            .recv_timeout(Duration::from_secs(10))
+            .expect("listening");
+        match event.kind {
+            EventKind::Listening { local } if event.session == session => return local,
+            EventKind::ListenFailed { error } => panic!("listen failed: {error}"),
+            _ => {}
+        }
+    }
+}
+
+fn gbps(bytes: u64, elapsed: Duration) -> f64 {
+    bytes as f64 / elapsed.as_secs_f64() / 1e9
+}
+
+// ---- chat fan-out --------------------------------------------------------------
+
+struct ChatClient {
+    stream: MioStream,
+    out: Vec<u8>,
+    written: usize,
+    partial: Vec<u8>,
+    /// Relays alternate header and text lines.
+    next_is_text: bool,
+    received: u64,
+}
+
+fn chat(clients: usize, lines: usize) {
+    let engine = Engine::spawn(|| {}).unwrap();
+    let session = engine.listen("127.0.0.1:0", ServerOptions { chat: true });
+    let addr = wait_listening(&engine, session);
+    let joined = AtomicU64::new(0);
+    let reported = AtomicU64::new(0);
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        // The owner's side: counts events as a window would, without slowing the relay.
+        scope.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                if let Ok(event) = engine.events().recv_timeout(Duration::from_millis(50)) {
+                    match event.kind {
+                        EventKind::Connected(_) => {
+                            joined.fetch_add(1, Ordering::Relaxed);
+                        }
+                        EventKind::ChatLine { .. } => {
+                            reported.fetch_add(1, Ordering::Relaxed);
+                        }
+                        EventKind::LinesUnreported { count } => {
+                            reported.fetch_add(count, Ordering::Relaxed);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        });
+        let mut poll = Poll::new().unwrap();
+        let mut members: Vec<ChatClient> = (0..clients)
+            .map(|i| {
+                let std = TcpStream::connect(addr).unwrap();
+                std.set_nonblocking(true).unwrap();
+                let mut stream = MioStream::from_std(std);
+                poll.registry()
+                    .register(
+                        &mut stream,
+                        Token(i),
+                        Interest::READABLE | Interest::WRITABLE,
+                    )
+                    .unwrap();
+                ChatClient {
+                    stream,
+                    out: Vec::new(),
+                    written: 0,
+                    partial: Vec::new(),
+                    next_is_text: false,
+                    received: 0,
+                }
+            })
+            .collect();
+        while joined.load(Ordering::Relaxed) < clients as u64 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let start = Instant::now();
+        for (i, member) in members.iter_mut().enumerate() {
+            let now = start.elapsed().as_nanos();
+            for seq in 0..lines {
+                writeln!(member.out, "{i:05} {seq:05} {now:020}").unwrap();
+            }
+        }
+        let expected = (clients * lines) as u64;
+        let mut latencies: Vec<u32> = Vec::with_capacity(clients * clients * lines);
+        let mut finished = 0;
+        let mut events = Events::with_capacity(4096);
+        let mut buf = vec![0u8; 256 * 1024];
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while finished < clients && Instant::now() < deadline {
+            // Writable edges may have fired before the lines existed: try every writer once.
+            for member in members.iter_mut().filter(|m| m.written < m.out.len()) {
+                write_some(member);
+            }
+            poll.poll(&mut events, Some(Duration::from_millis(100)))
+                .unwrap();
+            for event in events.iter() {
+                let member = &mut members[event.token().0];
+                if event.is_writable() {
+                    write_some(member);
+                }
+                if event.is_readable() {
+                    let before = member.received;
+                    loop {
+                        match member.stream.read(&mut buf) {
+                            Ok(0) => break,
+                            Ok(n) => {
+                                let now = start.elapsed().as_nanos();
+                                take_relays(member, &buf[..n], now, &mut latencies);
+                            }
+                            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                            Err(e) => panic!("client read: {e}"),
+                        }
+                    }
+                    if before < expected && member.received >= expected {
+                        finished += 1;
+                    }
+                }
+            }
+        }
+        let elapsed = start.elapsed();
+        done.store(true, Ordering::Relaxed);
+        let delivered: u64 = members.iter().map(|m| m.received).sum();
+        let lost = (expected * clients as u64).saturating_sub(delivered);
+        latencies.sort_unstable();
+        println!(
+            "chat fan-out {clients} clients x {lines} lines: {delivered} deliveries in {:.3} s = {:.0} deliveries/s, latency p50 {:.2} ms p99 {:.2} ms, lost {lost}, server events {} lines",
+            elapsed.as_secs_f64(),
+            delivered as f64 / elapsed.as_secs_f64(),
+            percentile(&latencies, 0.50) as f64 / 1000.0,
+            percentile(&latencies, 0.99) as f64 / 1000.0,
+            reported.load(Ordering::Relaxed),
+        );
+    });
+}
+
+fn write_some(member: &mut ChatClient) {
+    while member.written < member.out.len() {
+        match member.stream.write(&member.out[member.written..]) {
+            Ok(n) => member.written += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+            Err(e) => panic!("client write: {e}"),
+        }
+    }
+}
+
+/// Counts complete relayed text lines and records each one's latency in microseconds.
+fn take_relays(member: &mut ChatClient, data: &[u8], now_ns: u128, latencies: &mut Vec<u32>) {
+    let mut rest = data;
+    while let Some(newline) = rest.iter().position(|&b| b == b'\n') {
+        let (line, tail) = rest.split_at(newline);
+        rest = &tail[1..];
+        if member.next_is_text {
+            let text = if member.partial.is_empty() {
+                line
+            } else {
+                member.partial.extend_from_slice(line);
+                &member.partial[..]
+            };
+            // "CCCCC SSSSS NNNN…": the send time in ns is the third field.
+            if let Some(sent) = text
+                .get(12..32)
+                .and_then(|t| std::str::from_utf8(t).ok())
+                .and_then(|t| t.parse::<u128>().ok())
+            {
+                latencies.push(((now_ns.saturating_sub(sent)) / 1000) as u32);
+            }
+            member.received += 1;
+        }
+        member.partial.clear();
+        member.next_is_text = !member.next_is_text;
+    }
+    member.partial.extend_from_slice(rest);
+}
+
+// ---- ingest and send -----------------------------------------------------------
+
+/// One client floods a server session; events go through the window's session model
+/// (counted, and kept in the bounded log) exactly as the GUI applies them.
+fn ingest(total: u64) {
+    let engine = Engine::spawn(|| {}).unwrap();
+    let session = engine.listen("127.0.0.1:0", ServerOptions::default());
+    let addr = wait_listening(&engine, session);
+    let mut model = Session::new(session, Kind::Server { chat: false }, addr.to_string());
+    let writer = std::thread::spawn(move || {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        let chunk = vec![0x5a_u8; 1 << 20];
+        let mut sent = 0;
+        while sent < total {
+            let n = chunk.len().min((total - sent) as usize);
+            stream.write_all(&chunk[..n]).unwrap();
+            sent += n as u64;
+        }
+    });
+    let mut start = None;
+    let mut received = 0u64;
+    let mut events = 0u64;
+    loop {
+        let Event { time, kind, .. } = engine
+            .events()
+            .recv_timeout(Duration::from_secs(30))
+            .expect("events");
+        events += 1;
+        if let EventKind::Received { data, .. } = &kind {
+            start.get_or_insert_with(Instant::now);
+            received += data.len() as u64;
+        }
+        let closed = matches!(kind, EventKind::Closed { .. });
+        model.apply(time, kind);
+        if closed {
+            break;
+        }
+    }
+    let elapsed = start.map_or(Duration::ZERO, |s| s.elapsed());
+    writer.join().unwrap();
+    println!(
+        "ingest {:.1} GiB into a server session through the GUI event path: {:.2} GB/s ({events} events, received {received} = counter {}, log kept {} rows / {} MiB, dropped {} rows, RSS {} MiB)",
+        total as f64 / GIB as f64,
+        gbps(received, elapsed),
+        model.totals().bytes_in,
+        model.log.len(),
+        model.log.bytes() >> 20,
+        model.log.dropped(),
+        rss_kib("self") >> 10,
+    );
+}
+
+/// A sink: accepts one connection and reads until it closes; returns the bytes read.
+fn sink() -> (SocketAddr, std::thread::JoinHandle<(u64, Duration)>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let handle = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut total = 0u64;
+        let mut start = None;
+        loop {
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    start.get_or_insert_with(Instant::now);
+                    total += n as u64;
+                }
+            }
+        }
+        (total, start.map_or(Duration::ZERO, |s| s.elapsed()))
+    });
+    (addr, handle)
+}
+
+fn connect_client(engine: &Engine, addr: SocketAddr) -> (SessionId, ConnInfo) {
+    let session = engine.connect(&addr.to_string(), Duration::from_secs(5));
+    loop {
+        let event = engine
+            .events()
+            .recv_timeout(Duration::from_secs(10))
+            .expect("connected");
+        match event.kind {
+            EventKind::Connected(info) => return (session, info),
+            EventKind::ConnectFailed { error } => panic!("connect failed: {error}"),
+            _ => {}
+        }
+    }
+}
+
+/// A client session sends as fast as the window could ask it to, into a sink.
+fn send(total: u64) {
+    let engine = Engine::spawn(|| {}).unwrap();
+    let (addr, sink) = sink();
+    let (session, info) = connect_client(&engine, addr);
+    let mut model = Session::new(session, Kind::Client, addr.to_string());
+    let chunk = vec![0xa5_u8; 1 << 20];
+    let mut queued = 0u64;
+    while queued < total {
+        // Keep 32 MiB in flight, as a repeat or file would.
+        while queued < total && queued - info.counters.bytes_out() < 32 << 20 {
+            let n = chunk.len().min((total - queued) as usize);
+            engine.send(session, Target::All, chunk[..n].to_vec());
+            queued += n as u64;
+        }
+        while let Ok(Event { time, kind, .. }) = engine.events().try_recv() {
+            model.apply(time, kind);
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    engine.execute(Command::Stop { session });
+    let (received, elapsed) = sink.join().unwrap();
+    println!(
+        "send {:.1} GiB from a client session to a sink: {:.2} GB/s (sink got {received} bytes, counter {})",
+        total as f64 / GIB as f64,
+        gbps(received, elapsed),
+        info.counters.bytes_out(),
+    );
+}
+
+/// A 1 GiB file streamed to a sink: throughput and the peak memory it took.
+fn file(size: u64) {
+    let path = std::env::temp_dir().join(format!("socklab-bench-{}.bin", std::process::id()));
+    {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        let block: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 251) as u8).collect();
+        for _ in 0..size / block.len() as u64 {
+            out.write_all(&block).unwrap();
+        }
+    }
+    let engine = Engine::spawn(|| {}).unwrap();
+    let (addr, sink) = sink();
+    let (session, _) = connect_client(&engine, addr);
+    reset_peak_rss();
+    let before = rss_kib("self");
+    let transfer = engine.new_transfer_id();
+    let start = Instant::now();
+    engine.execute(Command::SendFile {
+        session,
+        target: Target::All,
+        path: path.clone(),
+        transfer,
+    });
+    loop {
+        let event = engine
+            .events()
+            .recv_timeout(Duration::from_secs(60))
+            .expect("transfer events");
+        if let EventKind::TransferFinished { outcome, .. } = event.kind {
+            assert_eq!(outcome, socklab::engine::TransferOutcome::Completed);
+            break;
+        }
+    }
+    engine.execute(Command::Stop { session });
+    let (received, _) = sink.join().unwrap();
+    let elapsed = start.elapsed();
+    let peak = status_field("self", "VmHWM:");
+    std::fs::remove_file(&path).unwrap();
+    println!(
+        "file {:.1} GiB sent from disk cache to a sink: {:.2} GB/s, {received} bytes received, RSS before {} MiB, peak {} MiB",
+        size as f64 / GIB as f64,
+        gbps(received, elapsed),
+        before >> 10,
+        peak >> 10,
+    );
+}
+
+// ---- scale ---------------------------------------------------------------------
+
+/// 10,000 clients on the real `socklab server --chat` binary.
+fn scale(clients: usize) {
+    let mut server = Process::new(env!("CARGO_BIN_EXE_socklab"))
+        .args(["server", "127.0.0.1:0", "--chat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = server.id().to_string();
+    let mut stdout = BufReader::new(server.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let addr: SocketAddr = first
+        .split_once(" listening ")
+        .unwrap()
+        .1
+        .trim()
+        .parse()
+        .unwrap();
+    let idle_rss = rss_kib(&pid);
+    let accepted = std::sync::Arc::new(AtomicU64::new(0));
+    let counter = accepted.clone();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        while stdout.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+            if line.contains(" accepted #") {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+            line.clear();
+        }
+    });
+    let start = Instant::now();
+    let mut poll = Poll::new().unwrap();
+    let mut streams: Vec<MioStream> = Vec::with_capacity(clients);
+    for i in 0..clients {
+        let mut stream = MioStream::connect(addr).unwrap();
+        poll.registry()
+            .register(&mut stream, Token(i), Interest::READABLE)
+            .unwrap();
+        streams.push(stream);
+        // Stay within the listen backlog: a dropped SYN costs a 1 s retransmit.
+        while (i + 1) as u64 - accepted.load(Ordering::Relaxed) > 2000 {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+    while accepted.load(Ordering::Relaxed) < clients as u64
+        && start.elapsed() < Duration::from_secs(60)
+    {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let accept_time = start.elapsed();
+    let all_accepted = accepted.load(Ordering::Relaxed);
+    let full_rss = rss_kib(&pid);
+    // One line from one client must reach every client.
+    let relay_start = Instant::now();
+    streams[0].write_all(b"hello ten thousand\n").unwrap();
+    let mut reached = 0;
+    let mut seen: HashMap<usize, Vec<u8>> = HashMap::new();
+    let mut events = Events::with_capacity(4096);
+    let mut buf = [0u8; 4096];
+    while reached < clients && relay_start.elapsed() < Duration::from_secs(30) {
+        poll.poll(&mut events, Some(Duration::from_millis(100)))
+            .unwrap();
+        for event in events.iter() {
+            let i = event.token().0;
+            loop {
+                match streams[i].read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        let got = seen.entry(i).or_default();
+                        let before = got.windows(19).any(|w| w == b"hello ten thousand\n");
+                        got.extend_from_slice(&buf[..n]);
+                        if !before && got.windows(19).any(|w| w == b"hello ten thousand\n") {
+                            reached += 1;
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+    let relay_time = relay_start.elapsed();
+    let _ = server.stdin.as_mut().unwrap().write_all(b"quit\n");
+    drop(streams);
+    let _ = server.wait();
+    println!(
+        "scale {clients} clients on `socklab server --chat`: {all_accepted} accepted in {:.3} s, server RSS {} MiB idle -> {} MiB with all connected, one line reached {reached} clients in {:.1} ms",
+        accept_time.as_secs_f64(),
+        idle_rss >> 10,
+        full_rss >> 10,
+        relay_time.as_secs_f64() * 1000.0,
+    );
+}
+
+// ---- the window, headless ------------------------------------------------------
+
+fn frame_input(time: f64) -> egui::RawInput {
+    egui::RawInput {
+        screen_rect: Some(egui::Rect::from_min_size(
+            egui::Pos2::ZERO,
+            egui::vec2(1280.0, 800.0),
+        )),
+        time: Some(time),
+        ..Default::default()
+    }
+}
+
+/// Lays out one frame of the whole window and tessellates it; returns the thread's CPU time.
+fn frame(ctx: &egui::Context, app: &mut SocklabApp, time: f64) -> Duration {
+    let before = thread_cpu();
+    let output = ctx.run_ui(frame_input(time), |ui| app.window_ui(ui));
+    let _ = ctx.tessellate(output.shapes, output.pixels_per_point);
+    thread_cpu().saturating_sub(before)
+}
+
+fn thread_cpu() -> Duration {
+    // SAFETY: clock_gettime writes only the timespec passed to it.
+    unsafe {
+        let mut ts = std::mem::zeroed::<libc::timespec>();
+        libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts);
+        Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    }
+}
+
+fn frame_stats(mut times: Vec<Duration>) -> (f64, f64) {
+    times.sort_unstable();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    (
+        ms(times[times.len() / 2]),
+        ms(times[(times.len() - 1) * 99 / 100]),
+    )
+}
+
+fn logview(rows: usize) {
+    let ctx = egui::Context::default();
+    let mut app = SocklabApp::new(&ctx, Saved::default()).unwrap();
+    let mut session = Session::restored(
+        SessionId(u64::MAX),
+        Kind::Server { chat: false },
+        "127.0.0.1:9".into(),
+    );
+    let peer: SocketAddr = "127.0.0.1:50000".parse().unwrap();
+    let before = rss_kib("self");
+    let time = chrono::Local::now();
+    for i in 0..rows {
+        session.log.push(LogRow {
+            time,
+            direction: if i % 2 == 0 {
+                Direction::Received
+            } else {
+                Direction::Sent
+            },
+            peer: Some(peer),
+            data: format!("row {i:08} payload 0123456789\r\n")
+                .into_bytes()
+                .into_boxed_slice(),
+        });
+    }
+    let after = rss_kib("self");
+    let kept = session.log.len();
+    app.insert_session(session);
+    let mut times = Vec::new();
+    for i in 0..300 {
+        times.push(frame(&ctx, &mut app, i as f64 / 60.0));
+    }
+    let (p50, p99) = frame_stats(times[20..].to_vec());
+    app.sessions_mut()[0].filter.text = "row 0099".into();
+    let first_filter = frame(&ctx, &mut app, 10.0);
+    let mut filtered = Vec::new();
+    for i in 0..100 {
+        filtered.push(frame(&ctx, &mut app, 11.0 + i as f64 / 60.0));
+    }
+    let (f50, f99) = frame_stats(filtered);
+    println!(
+        "log view with {kept} rows: frame CPU p50 {p50:.2} ms p99 {p99:.2} ms; memory {:.0} bytes per row (36-byte payloads); text filter: first frame {:.1} ms, then p50 {f50:.2} ms p99 {f99:.2} ms",
+        ((after - before) * 1024) as f64 / rows as f64,
+        first_filter.as_secs_f64() * 1000.0,
+    );
+}
+
+/// Frame times of the real window while a peer floods a server socket at full speed.
+fn flood(duration: Duration) {
+    let ctx = egui::Context::default();
+    let mut app = SocklabApp::new(&ctx, Saved::default()).unwrap();
+    app.start(FormKind::Server, "127.0.0.1:0", false);
+    let mut t = 0.0;
+    let addr = loop {
+        frame(&ctx, &mut app, t);
+        t += 0.016;
+        if let Some(addr) = app.sessions()[0].local {
+            break addr;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let flooder = std::thread::spawn(move || {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        let chunk = vec![b'F'; 1 << 20];
+        while !flag.load(Ordering::Relaxed) {
+            if stream.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+    });
+    reset_peak_rss();
+    let start = Instant::now();
+    let mut wall = Vec::new();
+    let mut cpu = Vec::new();
+    while start.elapsed() < duration {
+        let began = Instant::now();
+        cpu.push(frame(&ctx, &mut app, t));
+        wall.push(began.elapsed());
+        t += 1.0 / 60.0;
+        // Paced like a 60 Hz display.
+        if let Some(rest) = Duration::from_micros(16_667).checked_sub(began.elapsed()) {
+            std::thread::sleep(rest);
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let elapsed = start.elapsed();
+    let received = app.sessions()[0].totals().bytes_in;
+    flooder.join().unwrap();
+    let (w50, w99) = frame_stats(wall.clone());
+    let (c50, c99) = frame_stats(cpu);
+    let session = &app.sessions()[0];
+    println!(
+        "flood while drawing: {} frames in {:.1} s, frame wall p50 {w50:.2} ms p99 {w99:.2} ms (CPU p50 {c50:.2} ms p99 {c99:.2} ms), received {:.2} GB/s, log {} rows / {} MiB kept, {} dropped, peak RSS {} MiB",
+        wall.len(),
+        elapsed.as_secs_f64(),
+        gbps(received, elapsed),
+        session.log.len(),
+        session.log.bytes() >> 20,
+        session.log.dropped(),
+        status_field("self", "VmHWM:") >> 10,
+    );
+}
