@@ -279,6 +279,7 @@ fn ingest(total: u64) {
     let session = engine.listen("127.0.0.1:0", ServerOptions::default());
     let addr = wait_listening(&engine, session);
     let mut model = Session::new(session, Kind::Server { chat: false }, addr.to_string());
+    let start = Instant::now();
     let writer = std::thread::spawn(move || {
         let mut stream = TcpStream::connect(addr).unwrap();
         let chunk = vec![0x5a_u8; 1 << 20];
@@ -289,7 +290,6 @@ fn ingest(total: u64) {
             sent += n as u64;
         }
     });
-    let mut start = None;
     let mut received = 0u64;
     let mut events = 0u64;
     loop {
@@ -299,7 +299,6 @@ fn ingest(total: u64) {
             .expect("events");
         events += 1;
         if let EventKind::Received { data, .. } = &kind {
-            start.get_or_insert_with(Instant::now);
             received += data.len() as u64;
         }
         let closed = matches!(kind, EventKind::Closed { .. });
@@ -308,7 +307,7 @@ fn ingest(total: u64) {
             break;
         }
     }
-    let elapsed = start.map_or(Duration::ZERO, |s| s.elapsed());
+    let elapsed = start.elapsed();
     writer.join().unwrap();
     println!(
         "ingest {:.1} GiB into a server session through the GUI event path: {:.2} GB/s ({events} events, received {received} = counter {}, log kept {} rows / {} MiB, dropped {} rows, RSS {} MiB)",
@@ -606,16 +605,17 @@ fn logview(rows: usize) {
     }
     let (p50, p99) = frame_stats(times[20..].to_vec());
     app.sessions_mut()[0].filter.text = "row 0099".into();
-    let first_filter = frame(&ctx, &mut app, 10.0);
     let mut filtered = Vec::new();
-    for i in 0..100 {
+    for i in 0..120 {
         filtered.push(frame(&ctx, &mut app, 11.0 + i as f64 / 60.0));
     }
+    let worst_filter = filtered.iter().max().copied().unwrap_or_default();
+    let matched = app.sessions()[0].filtered.len();
     let (f50, f99) = frame_stats(filtered);
     println!(
-        "log view with {kept} rows: frame CPU p50 {p50:.2} ms p99 {p99:.2} ms; memory {:.0} bytes per row (36-byte payloads); text filter: first frame {:.1} ms, then p50 {f50:.2} ms p99 {f99:.2} ms",
+        "log view with {kept} rows: frame CPU p50 {p50:.2} ms p99 {p99:.2} ms; memory {:.0} bytes per row (36-byte payloads); text filter ({matched} matches): worst frame {:.1} ms, p50 {f50:.2} ms p99 {f99:.2} ms",
         ((after - before) * 1024) as f64 / rows as f64,
-        first_filter.as_secs_f64() * 1000.0,
+        worst_filter.as_secs_f64() * 1000.0,
     );
 }
 

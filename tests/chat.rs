@@ -199,3 +199,28 @@ fn an_overlong_line_disconnects_its_sender_only() {
         "the sender got nothing more"
     );
 }
+
+#[test]
+fn the_relay_goes_on_while_nobody_reads_events_and_the_missed_lines_are_counted() {
+    let engine = engine();
+    let (_, server) = listen(&engine, true);
+    let mut a = join(&engine, server);
+    let mut b = join(&engine, server);
+    // Many more lines than the event channel holds, with nobody reading events meanwhile.
+    let lines = socklab::engine::EVENT_CHANNEL_CAPACITY * 5;
+    let burst: String = (0..lines).map(|i| format!("{i}\n")).collect();
+    a.writer.write_all(burst.as_bytes()).unwrap();
+    for i in 0..lines {
+        assert_eq!(read_relay(&mut b.reader, a.addr), i.to_string());
+    }
+    let mut accounted = 0;
+    wait_for(&engine, |e| {
+        match &e.kind {
+            EventKind::ChatLine { .. } => accounted += 1,
+            EventKind::LinesUnreported { count } => accounted += *count as usize,
+            _ => {}
+        }
+        (accounted == lines).then_some(())
+    });
+    drop(a.reader);
+}

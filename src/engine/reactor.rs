@@ -191,6 +191,7 @@ impl Reactor {
                 }
             }
             self.sink.retry_overflow();
+            self.report_unreported_lines();
             self.read_ready();
             self.check_deadlines();
             self.run_repeats();
@@ -209,6 +210,9 @@ impl Reactor {
         if self.sink.congested() || self.reads_blocked {
             consider(CONGESTION_RETRY);
         } else if !self.read_list.is_empty() {
+            consider(Duration::ZERO);
+        }
+        if self.transfer_can_move() {
             consider(Duration::ZERO);
         }
         let now = Instant::now();
@@ -1028,6 +1032,23 @@ impl Reactor {
         }
     }
 
+    /// Once the owner has caught up, says how many chat lines it missed meanwhile.
+    fn report_unreported_lines(&mut self) {
+        if self.sink.congested() {
+            return;
+        }
+        for (id, session) in &mut self.sessions {
+            if let Role::Server {
+                unreported_lines, ..
+            } = &mut session.role
+                && *unreported_lines > 0
+            {
+                let count = std::mem::take(unreported_lines);
+                self.sink.emit(*id, EventKind::LinesUnreported { count });
+            }
+        }
+    }
+
     fn flush_ready(&mut self) {
         let list = std::mem::take(&mut self.flush_list);
         for token in list {
@@ -1239,6 +1260,21 @@ impl Reactor {
                 outcome,
             },
         );
+    }
+
+    /// True when a file chunk is waiting and its targets have room: a flush may have just
+    /// drained the queues, and the reader thread will not wake us again while it is blocked.
+    fn transfer_can_move(&self) -> bool {
+        self.sessions.iter().any(|(id, s)| {
+            s.transfers.iter().any(|t| {
+                !t.chunks.is_empty()
+                    && self.targets(*id, t.target).iter().all(|token| {
+                        self.conns
+                            .get(token)
+                            .is_some_and(|c| c.queued_bytes() < transfer::FILE_QUEUE_LOW)
+                    })
+            })
+        })
     }
 
     /// Moves file chunks into connection queues while every target has room.

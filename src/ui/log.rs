@@ -182,10 +182,18 @@ impl Filter {
         let needle = self.text.as_bytes();
         needle.is_empty()
             || contains_ignore_ascii_case(&row.data, needle)
-            || row
-                .peer
-                .is_some_and(|p| contains_ignore_ascii_case(p.to_string().as_bytes(), needle))
+            // Formatting the address costs more than the search: only when it could match.
+            || (could_be_in_address(needle)
+                && row.peer.is_some_and(|p| {
+                    contains_ignore_ascii_case(p.to_string().as_bytes(), needle)
+                }))
     }
+}
+
+fn could_be_in_address(needle: &[u8]) -> bool {
+    needle
+        .iter()
+        .all(|b| b.is_ascii_hexdigit() || matches!(b, b'.' | b':' | b'[' | b']'))
 }
 
 fn contains_ignore_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
@@ -194,6 +202,10 @@ fn contains_ignore_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
             .windows(needle.len())
             .any(|window| window.eq_ignore_ascii_case(needle))
 }
+
+/// Rows examined per call to [`FilteredRows::update`], so that a new filter over a full log
+/// is applied over a few frames instead of freezing one.
+pub const FILTER_ROWS_PER_FRAME: u64 = 100_000;
 
 /// The rows matching a filter, kept up to date incrementally as rows come and go.
 #[derive(Debug, Default)]
@@ -206,8 +218,9 @@ pub struct FilteredRows {
 }
 
 impl FilteredRows {
-    /// Brings the matches up to date with `log` and `filter`; returns them.
-    pub fn update(&mut self, log: &Log, filter: &Filter) -> &VecDeque<u64> {
+    /// Brings the matches up to date with `log` and `filter`, examining at most `budget`
+    /// rows; returns false while rows remain to examine.
+    pub fn update(&mut self, log: &Log, filter: &Filter, budget: u64) -> bool {
         if self.filter.as_ref() != Some(filter) || self.generation != log.generation() {
             self.filter = Some(filter.clone());
             self.generation = log.generation();
@@ -222,13 +235,19 @@ impl FilteredRows {
             self.matches.pop_front();
         }
         let start = self.scanned_to.max(log.first_seq());
-        for seq in start..log.end_seq() {
+        let end = log.end_seq().min(start.saturating_add(budget));
+        for seq in start..end {
             if log.by_seq(seq).is_some_and(|row| filter.matches(row)) {
                 self.matches.push_back(seq);
             }
         }
-        self.scanned_to = log.end_seq();
-        &self.matches
+        self.scanned_to = end;
+        end == log.end_seq()
+    }
+
+    /// Rows examined so far, for a progress note while a filter is being applied.
+    pub fn scanned(&self, log: &Log) -> u64 {
+        self.scanned_to.saturating_sub(log.first_seq())
     }
 
     /// The row number of the `index`th match, as of the last `update`.
@@ -287,6 +306,19 @@ mod tests {
     }
 
     #[test]
+    fn matches_peer_addresses_only_with_address_like_text() {
+        let mut entry = row(Direction::Received, b"data");
+        entry.peer = Some("127.0.0.1:5000".parse().unwrap());
+        let filter = |text: &str| Filter {
+            text: text.into(),
+            ..Filter::default()
+        };
+        assert!(filter(":5000").matches(&entry));
+        assert!(filter("DATA").matches(&entry));
+        assert!(!filter("port").matches(&entry));
+    }
+
+    #[test]
     fn filters_by_direction_and_text_incrementally() {
         let mut log = Log::default();
         log.push(row(Direction::Received, b"Hello world"));
@@ -294,32 +326,30 @@ mod tests {
         log.push(row(Direction::System, b"connected"));
         let mut filter = Filter::default();
         let mut rows = FilteredRows::default();
-        assert_eq!(rows.update(&log, &filter).len(), 3);
+        let matches = |rows: &FilteredRows| {
+            (0..rows.len())
+                .filter_map(|i| rows.matches_at(i))
+                .collect::<Vec<_>>()
+        };
+        assert!(rows.update(&log, &filter, 100));
+        assert_eq!(rows.len(), 3);
         filter.text = "HELLO".into();
-        assert_eq!(
-            rows.update(&log, &filter)
-                .iter()
-                .copied()
-                .collect::<Vec<_>>(),
-            [0, 1]
-        );
+        rows.update(&log, &filter, 100);
+        assert_eq!(matches(&rows), [0, 1]);
         filter.set(Direction::Sent, false);
-        assert_eq!(
-            rows.update(&log, &filter)
-                .iter()
-                .copied()
-                .collect::<Vec<_>>(),
-            [0]
-        );
+        rows.update(&log, &filter, 100);
+        assert_eq!(matches(&rows), [0]);
         log.push(row(Direction::Received, b"hello three"));
-        assert_eq!(
-            rows.update(&log, &filter)
-                .iter()
-                .copied()
-                .collect::<Vec<_>>(),
-            [0, 3]
-        );
+        rows.update(&log, &filter, 100);
+        assert_eq!(matches(&rows), [0, 3]);
+        // A small budget spreads the work over several calls with the same result.
+        filter.text = "hello".into();
+        assert!(!rows.update(&log, &filter, 2));
+        assert_eq!(rows.scanned(&log), 2);
+        assert!(rows.update(&log, &filter, 2));
+        assert_eq!(matches(&rows), [0, 3]);
         log.clear();
-        assert!(rows.update(&log, &filter).is_empty());
+        rows.update(&log, &filter, 100);
+        assert!(rows.is_empty());
     }
 }

@@ -8,7 +8,7 @@ use egui_extras::{Column, TableBuilder};
 use super::app::Shared;
 use super::dialogs::Purpose;
 use super::format;
-use super::log::{Direction, LogRow};
+use super::log::{Direction, FILTER_ROWS_PER_FRAME, LogRow};
 use super::persist::DisplayMode;
 use super::session::Session;
 use crate::engine::Command;
@@ -27,7 +27,13 @@ pub fn log_view_ui(ui: &mut egui::Ui, session: &mut Session, shared: &mut Shared
     let shown_rows = if everything {
         session.log.len()
     } else {
-        session.filtered.update(&session.log, &session.filter).len()
+        let done = session
+            .filtered
+            .update(&session.log, &session.filter, FILTER_ROWS_PER_FRAME);
+        if !done {
+            ui.ctx().request_repaint();
+        }
+        session.filtered.len()
     };
     let row_height = ui.text_style_height(&egui::TextStyle::Monospace) + 4.0;
     let visuals = ui.visuals().clone();
