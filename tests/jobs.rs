@@ -298,3 +298,32 @@ fn a_send_larger_than_the_queue_cap_is_refused_with_a_reason() {
         "{message}"
     );
 }
+
+#[test]
+fn a_large_file_to_a_fast_reader_does_not_stall() {
+    let path = temp_path("fast.bin");
+    let content = pattern(96 * 1024 * 1024);
+    std::fs::write(&path, &content).unwrap();
+    let engine = engine();
+    let (session, addr) = listen(&engine, false);
+    let mut client = client(addr);
+    connected(&engine);
+    let reader = std::thread::spawn(move || {
+        let mut got = vec![0; 96 * 1024 * 1024];
+        client.read_exact(&mut got).map(|()| got)
+    });
+    let transfer = engine.new_transfer_id();
+    engine.execute(Command::SendFile {
+        session,
+        target: Target::All,
+        path: path.clone(),
+        transfer,
+    });
+    let outcome = wait_for(&engine, |e| match &e.kind {
+        EventKind::TransferFinished { outcome, .. } => Some(outcome.clone()),
+        _ => None,
+    });
+    assert_eq!(outcome, TransferOutcome::Completed);
+    assert!(reader.join().unwrap().expect("every byte") == content);
+    std::fs::remove_file(path).unwrap();
+}
