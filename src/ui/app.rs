@@ -334,6 +334,11 @@ impl eframe::App for SocklabApp {
         self.window_ui(ui);
     }
 
+    /// The saved state is a few KiB; saving often loses little if the process is killed.
+    fn auto_save_interval(&self) -> Duration {
+        Duration::from_secs(5)
+    }
+
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, STORAGE_KEY, &self.snapshot());
     }

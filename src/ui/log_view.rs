@@ -108,6 +108,13 @@ pub fn log_view_ui(ui: &mut egui::Ui, session: &mut Session, shared: &mut Shared
                 };
                 for &mode in cells {
                     row.col(|ui| {
+                        // An event has no bytes: beside the text its hex cell stays empty.
+                        if entry.direction == Direction::System
+                            && mode == DisplayMode::Hex
+                            && display == DisplayMode::Both
+                        {
+                            return;
+                        }
                         let text = cell_text(entry, mode, encoding, SHOWN_BYTES);
                         ui.add(
                             egui::Label::new(egui::RichText::new(text).monospace().color(colour))
