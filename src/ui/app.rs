@@ -259,10 +259,18 @@ impl SocklabApp {
 
     fn handle_background(&mut self) {
         for chosen in self.shared.dialogs.poll() {
+            let Some(path) = chosen.path else {
+                if chosen.no_dialog {
+                    let text = "No file dialog appeared: this desktop offers no file chooser \
+                                (install xdg-desktop-portal or zenity)";
+                    let _ = self.notices_tx.send((chosen.session, text.to_string()));
+                }
+                continue;
+            };
             match chosen.purpose {
-                Purpose::SendFile => self.send_file(chosen.session, chosen.path),
-                Purpose::SaveLog => self.save_log(chosen.session, chosen.path),
-                Purpose::Capture => self.capture_to(chosen.session, chosen.path),
+                Purpose::SendFile => self.send_file(chosen.session, path),
+                Purpose::SaveLog => self.save_log(chosen.session, path),
+                Purpose::Capture => self.capture_to(chosen.session, path),
             }
         }
         while let Ok((session, text)) = self.notices_rx.try_recv() {

@@ -16,11 +16,17 @@ pub enum Purpose {
     Capture,
 }
 
+/// What a dialog gave back: a path, or nothing (cancelled, or no dialog could be shown).
 pub struct Chosen {
     pub session: SessionId,
     pub purpose: Purpose,
-    pub path: PathBuf,
+    pub path: Option<PathBuf>,
+    /// True when "nothing" came back too fast for a person to have cancelled a dialog.
+    pub no_dialog: bool,
 }
+
+/// Faster than anyone closes a dialog: none was shown.
+const NO_DIALOG_WITHIN: std::time::Duration = std::time::Duration::from_millis(300);
 
 pub struct Dialogs {
     tx: Sender<Chosen>,
@@ -59,6 +65,7 @@ impl Dialogs {
         let spawned = std::thread::Builder::new()
             .name("socklab-dialog".into())
             .spawn(move || {
+                let opened = std::time::Instant::now();
                 let dialog = rfd::FileDialog::new();
                 let path = match purpose {
                     Purpose::SendFile => dialog.set_title("Send a file").pick_file(),
@@ -73,13 +80,13 @@ impl Dialogs {
                         .set_file_name("capture.bin")
                         .save_file(),
                 };
-                if let Some(path) = path {
-                    let _ = tx.send(Chosen {
-                        session,
-                        purpose,
-                        path,
-                    });
-                }
+                let no_dialog = path.is_none() && opened.elapsed() < NO_DIALOG_WITHIN;
+                let _ = tx.send(Chosen {
+                    session,
+                    purpose,
+                    path,
+                    no_dialog,
+                });
                 let _ = closed.send(());
                 ctx.request_repaint();
             });
@@ -88,7 +95,7 @@ impl Dialogs {
         }
     }
 
-    /// Paths chosen since the last frame.
+    /// Dialog results since the last frame.
     pub fn poll(&mut self) -> Vec<Chosen> {
         if self.closed_rx.try_recv().is_ok() {
             self.open = None;

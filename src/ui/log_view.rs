@@ -108,9 +108,9 @@ pub fn log_view_ui(ui: &mut egui::Ui, session: &mut Session, shared: &mut Shared
                 };
                 for &mode in cells {
                     row.col(|ui| {
-                        // An event has no bytes: beside the text its hex cell stays empty.
+                        // An event has no bytes: its text goes in the first data column only.
                         if entry.direction == Direction::System
-                            && mode == DisplayMode::Hex
+                            && mode == DisplayMode::Text
                             && display == DisplayMode::Both
                         {
                             return;
