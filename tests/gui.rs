@@ -104,6 +104,14 @@ fn start_server(harness: &mut Harness<'static, SocklabApp>, chat: bool) -> Socke
     local
 }
 
+/// A plain server started by clicking, with one client connected and listed.
+fn server_with_a_client(harness: &mut Harness<'static, SocklabApp>) -> TcpStream {
+    let server = start_server(harness, false);
+    let client = stream(server);
+    wait_for_text(harness, "Connected clients (1)");
+    client
+}
+
 fn stream(addr: SocketAddr) -> TcpStream {
     let stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(WAIT)).unwrap();
@@ -158,10 +166,8 @@ fn server_by_clicking_shows_clients_logs_data_sends_and_kicks() {
 #[test]
 fn ctrl_enter_sends_to_the_chosen_client_only() {
     let mut harness = app();
-    let server = start_server(&mut harness, false);
-    let mut first = stream(server);
-    wait_for_text(&mut harness, "Connected clients (1)");
-    let mut second = stream(server);
+    let mut first = server_with_a_client(&mut harness);
+    let mut second = stream(first.peer_addr().unwrap());
     wait_for_text(&mut harness, "Connected clients (2)");
     let second_peer = second.local_addr().unwrap().to_string();
 
@@ -303,9 +309,7 @@ fn port_in_use_and_refused_connection_show_errors_in_the_form() {
 #[test]
 fn hex_payload_sends_exact_bytes_and_invalid_hex_disables_send_with_the_reason() {
     let mut harness = app();
-    let server = start_server(&mut harness, false);
-    let mut client = stream(server);
-    wait_for_text(&mut harness, "Connected clients (1)");
+    let mut client = server_with_a_client(&mut harness);
 
     choose(&mut harness, "Format", "Hex");
     set_field(
@@ -350,9 +354,7 @@ fn hex_payload_sends_exact_bytes_and_invalid_hex_disables_send_with_the_reason()
 #[test]
 fn escapes_and_gbk_encoding_become_the_right_bytes_and_received_gbk_shows_as_text() {
     let mut harness = app();
-    let server = start_server(&mut harness, false);
-    let mut client = stream(server);
-    wait_for_text(&mut harness, "Connected clients (1)");
+    let mut client = server_with_a_client(&mut harness);
     choose(&mut harness, "Format", "Text with escapes");
     choose(&mut harness, "Encoding", "GBK");
     choose(&mut harness, "Line ending", "None");
@@ -371,9 +373,7 @@ fn escapes_and_gbk_encoding_become_the_right_bytes_and_received_gbk_shows_as_tex
 #[test]
 fn repeat_sends_m_times_and_the_count_reaches_m() {
     let mut harness = app();
-    let server = start_server(&mut harness, false);
-    let mut client = stream(server);
-    wait_for_text(&mut harness, "Connected clients (1)");
+    let mut client = server_with_a_client(&mut harness);
     choose(&mut harness, "Line ending", "None");
     set_field(&mut harness, Role::MultilineTextInput, "Message", "R");
     set_field(&mut harness, Role::TextInput, "Repeat every (ms)", "2");
@@ -397,9 +397,7 @@ fn repeat_sends_m_times_and_the_count_reaches_m() {
 #[test]
 fn bad_repeat_fields_explain_themselves() {
     let mut harness = app();
-    let server = start_server(&mut harness, false);
-    let _client = stream(server);
-    wait_for_text(&mut harness, "Connected clients (1)");
+    let _client = server_with_a_client(&mut harness);
     set_field(&mut harness, Role::TextInput, "Repeat every (ms)", "0");
     assert!(shows_text(
         &harness,
@@ -416,9 +414,7 @@ fn bad_repeat_fields_explain_themselves() {
 #[test]
 fn filter_hides_rows_by_direction_and_text() {
     let mut harness = app();
-    let server = start_server(&mut harness, false);
-    let mut client = stream(server);
-    wait_for_text(&mut harness, "Connected clients (1)");
+    let mut client = server_with_a_client(&mut harness);
     client.write_all(b"alpha").unwrap();
     wait_for_text(&mut harness, "alpha");
     client.write_all(b"beta").unwrap();
@@ -443,9 +439,7 @@ fn a_chosen_file_is_sent_and_the_log_can_be_saved_as_csv() {
     std::fs::write(&file, &content).unwrap();
 
     let mut harness = app();
-    let server = start_server(&mut harness, false);
-    let mut client = stream(server);
-    wait_for_text(&mut harness, "Connected clients (1)");
+    let mut client = server_with_a_client(&mut harness);
     // What the file dialog would hand back.
     let session = harness.state().sessions()[0].id;
     harness.state_mut().send_file(session, file.clone());

@@ -8,12 +8,25 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use common::*;
-use socklab::engine::{Command, EventKind, RepeatEnd, Target, TransferOutcome};
+use socklab::engine::{
+    Command, Engine, EventKind, RepeatEnd, SessionId, Target, TransferId, TransferOutcome,
+};
 
 fn temp_path(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("socklab-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
+}
+
+fn send_file(engine: &Engine, session: SessionId, path: PathBuf) -> TransferId {
+    let transfer = engine.new_transfer_id();
+    engine.execute(Command::SendFile {
+        session,
+        target: Target::All,
+        path,
+        transfer,
+    });
+    transfer
 }
 
 /// Bytes that differ at every position, so a lost or reordered chunk shows.
@@ -118,13 +131,7 @@ fn a_file_streams_completely_and_in_order() {
     let (session, addr) = listen(&engine, false);
     let mut client = client(addr);
     let info = connected(&engine);
-    let transfer = engine.new_transfer_id();
-    engine.execute(Command::SendFile {
-        session,
-        target: Target::All,
-        path: path.clone(),
-        transfer,
-    });
+    let transfer = send_file(&engine, session, path.clone());
     let size = wait_for(&engine, |e| match &e.kind {
         EventKind::TransferStarted { size, .. } => Some(*size),
         _ => None,
@@ -166,13 +173,7 @@ fn a_transfer_to_a_peer_that_does_not_read_can_be_cancelled_and_memory_stays_bou
     let (session, addr) = listen(&engine, false);
     let _idle = client(addr);
     connected(&engine);
-    let transfer = engine.new_transfer_id();
-    engine.execute(Command::SendFile {
-        session,
-        target: Target::All,
-        path: path.clone(),
-        transfer,
-    });
+    let transfer = send_file(&engine, session, path.clone());
     let live = wait_for(&engine, |e| match &e.kind {
         EventKind::TransferStarted { sent, .. } => Some(sent.clone()),
         _ => None,
@@ -199,13 +200,7 @@ fn a_missing_file_fails_with_its_reason() {
     let (session, addr) = listen(&engine, false);
     let _client = client(addr);
     connected(&engine);
-    let transfer = engine.new_transfer_id();
-    engine.execute(Command::SendFile {
-        session,
-        target: Target::All,
-        path: temp_path("does-not-exist.bin"),
-        transfer,
-    });
+    send_file(&engine, session, temp_path("does-not-exist.bin"));
     let outcome = wait_for(&engine, |e| match &e.kind {
         EventKind::TransferFinished { outcome, .. } => Some(outcome.clone()),
         _ => None,
@@ -312,13 +307,7 @@ fn a_large_file_to_a_fast_reader_does_not_stall() {
         let mut got = vec![0; 96 * 1024 * 1024];
         client.read_exact(&mut got).map(|()| got)
     });
-    let transfer = engine.new_transfer_id();
-    engine.execute(Command::SendFile {
-        session,
-        target: Target::All,
-        path: path.clone(),
-        transfer,
-    });
+    send_file(&engine, session, path.clone());
     let outcome = wait_for(&engine, |e| match &e.kind {
         EventKind::TransferFinished { outcome, .. } => Some(outcome.clone()),
         _ => None,

@@ -1200,15 +1200,7 @@ impl Reactor {
         id: TransferId,
     ) {
         if self.targets(session, target).is_empty() {
-            self.sink.emit(
-                session,
-                EventKind::TransferFinished {
-                    transfer: id,
-                    path,
-                    sent: 0,
-                    outcome: TransferOutcome::Failed("no connection is open to send to".into()),
-                },
-            );
+            self.transfer_not_started(session, id, path, "no connection is open to send to".into());
             return;
         }
         let waker = self.waker.clone();
@@ -1217,16 +1209,8 @@ impl Reactor {
         }) {
             Ok(chunks) => chunks,
             Err(e) => {
-                let outcome = TransferOutcome::Failed(format!("cannot start the file reader: {e}"));
-                self.sink.emit(
-                    session,
-                    EventKind::TransferFinished {
-                        transfer: id,
-                        path,
-                        sent: 0,
-                        outcome,
-                    },
-                );
+                let reason = format!("cannot start the file reader: {e}");
+                self.transfer_not_started(session, id, path, reason);
                 return;
             }
         };
@@ -1239,6 +1223,24 @@ impl Reactor {
                 sent: Default::default(),
             });
         }
+    }
+
+    fn transfer_not_started(
+        &mut self,
+        session: SessionId,
+        id: TransferId,
+        path: PathBuf,
+        reason: String,
+    ) {
+        self.sink.emit(
+            session,
+            EventKind::TransferFinished {
+                transfer: id,
+                path,
+                sent: 0,
+                outcome: TransferOutcome::Failed(reason),
+            },
+        );
     }
 
     fn end_transfer(&mut self, session: SessionId, id: TransferId, outcome: TransferOutcome) {
