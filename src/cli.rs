@@ -25,6 +25,7 @@ SERVER OUTPUT
     sent #ID PEER N bytes \"ESCAPED DATA\"
     line #ID PEER \"ESCAPED LINE\"              (chat mode: a relayed line)
     unreported N lines                        (chat mode: stdout fell behind the relay)
+    unreported N sends (M bytes)              (stdout fell behind the sends)
     closed #ID PEER REASON [, N bytes unsent]
     stopped
     error MESSAGE
@@ -216,6 +217,9 @@ fn run_server(args: ServerArgs) -> Result<(), Failure> {
                         "{t} line #{} {peer} \"{}\"", conn.0, escape_for_display(&line)
                     )),
                     EventKind::LinesUnreported { count } => print_line(format_args!("{t} unreported {count} lines")),
+                    EventKind::SendsUnreported { messages, bytes } => {
+                        print_line(format_args!("{t} unreported {messages} sends ({bytes} bytes)"));
+                    }
                     EventKind::Closed { conn, reason, unsent } => {
                         let peer = peer_of(&peers, &conn);
                         peers.remove(&conn);

@@ -130,6 +130,20 @@ fn a_client_that_leaves_is_removed_and_its_last_line_relayed() {
 }
 
 #[test]
+fn a_last_line_without_newline_is_classified_too() {
+    let engine = engine();
+    let (_, server) = listen(&engine, true);
+    let mut a = join(&engine, server);
+    let b = join(&engine, server);
+    let mut b_writer = b.writer;
+    b_writer.write_all(b"bye\n  quit").unwrap();
+    b_writer.shutdown(std::net::Shutdown::Write).unwrap();
+    assert_eq!(read_relay(&mut a.reader, b.addr), "bye");
+    assert_eq!(closed_reason(&engine, b.conn), CloseReason::Quit);
+    assert_silent(a.reader.get_mut());
+}
+
+#[test]
 fn a_client_that_never_reads_is_dropped_as_too_slow_and_the_rest_get_everything() {
     let engine = engine();
     let (_, server) = listen(&engine, true);

@@ -316,3 +316,59 @@ fn a_large_file_to_a_fast_reader_does_not_stall() {
     assert!(reader.join().unwrap().expect("every byte") == content);
     std::fs::remove_file(path).unwrap();
 }
+
+#[test]
+fn finish_sending_ends_a_running_repeat_and_closes_cleanly() {
+    let engine = engine();
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let session = engine.connect(
+        &server.local_addr().unwrap().to_string(),
+        socklab::engine::DEFAULT_CONNECT_TIMEOUT,
+    );
+    let (mut peer, _) = server.accept().unwrap();
+    peer.set_read_timeout(Some(WAIT)).unwrap();
+    connected(&engine);
+    engine.execute(Command::Repeat {
+        session,
+        target: Target::All,
+        data: b"r".to_vec(),
+        interval: Duration::from_millis(1),
+        count: None,
+    });
+    std::thread::sleep(Duration::from_millis(30));
+    engine.execute(Command::FinishSending { session });
+    let end = wait_for(&engine, |e| match &e.kind {
+        EventKind::RepeatFinished { end, .. } => Some(end.clone()),
+        _ => None,
+    });
+    assert_eq!(end, RepeatEnd::Stopped);
+    // Everything queued arrives, then a clean FIN (no reset).
+    let got = read_to_close(&mut peer).expect("a clean end of stream");
+    assert!(!got.is_empty() && got.iter().all(|&b| b == b'r'));
+    wait_for(&engine, |e| {
+        matches!(e.kind, EventKind::SendingFinished { .. }).then_some(())
+    });
+}
+
+#[test]
+fn absurd_timeouts_and_intervals_do_not_panic_the_engine() {
+    let engine = engine();
+    let (session, addr) = listen(&engine, false);
+    let mut client = client(addr);
+    connected(&engine);
+    engine.execute(Command::Repeat {
+        session,
+        target: Target::All,
+        data: b"once".to_vec(),
+        interval: Duration::MAX,
+        count: Some(2),
+    });
+    assert_eq!(read_exact(&mut client, 4), b"once");
+    let other = engine.connect(&addr.to_string(), Duration::MAX);
+    wait_for(&engine, |e| match &e.kind {
+        EventKind::Connected(_) if e.session == other => Some(()),
+        _ => None,
+    });
+    engine.send(session, Target::All, b"still alive");
+    assert_eq!(read_exact(&mut client, 11), b"still alive");
+}

@@ -19,6 +19,7 @@ const CHUNKS_IN_FLIGHT: usize = 64;
 pub(crate) struct CaptureDone {
     pub session: SessionId,
     pub capture: u64,
+    pub path: PathBuf,
     pub bytes: u64,
     pub error: Option<String>,
 }
@@ -26,11 +27,17 @@ pub(crate) struct CaptureDone {
 pub(crate) struct Capture {
     /// Tells this capture apart from a later one of the same session.
     pub id: u64,
-    pub path: PathBuf,
     pub chunks: Sender<Arc<[u8]>>,
+    writer: std::thread::JoinHandle<()>,
 }
 
 impl Capture {
+    /// Closes the channel and waits until the file is flushed and closed.
+    pub fn finish(self) {
+        drop(self.chunks);
+        let _ = self.writer.join();
+    }
+
     /// True when one more chunk would not fit: the caller must not read now.
     pub fn is_full(&self) -> bool {
         self.chunks.is_full()
@@ -41,12 +48,11 @@ impl Capture {
 pub(crate) fn start_writer(
     session: SessionId,
     id: u64,
-    path: PathBuf,
+    file_path: PathBuf,
     done: impl FnOnce(CaptureDone) + Send + 'static,
 ) -> io::Result<Capture> {
     let (tx, rx) = crossbeam_channel::bounded::<Arc<[u8]>>(CHUNKS_IN_FLIGHT);
-    let file_path = path.clone();
-    std::thread::Builder::new()
+    let writer = std::thread::Builder::new()
         .name("socklab-capture".into())
         .spawn(move || {
             let mut bytes = 0u64;
@@ -61,6 +67,7 @@ pub(crate) fn start_writer(
             done(CaptureDone {
                 session,
                 capture: id,
+                path: file_path.clone(),
                 bytes,
                 error: result.err().map(|e| {
                     format!(
@@ -73,7 +80,7 @@ pub(crate) fn start_writer(
         })?;
     Ok(Capture {
         id,
-        path,
         chunks: tx,
+        writer,
     })
 }

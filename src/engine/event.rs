@@ -78,6 +78,12 @@ pub enum EventKind {
     Error {
         message: String,
     },
+    /// Sends completed while the owner was not reading events, reported once it caught up
+    /// (their `Sent` events were left out to keep memory bounded). Counters stay exact.
+    SendsUnreported {
+        messages: u64,
+        bytes: u64,
+    },
     /// A repeat began; `sent` counts its ticks live.
     RepeatStarted {
         sent: Arc<AtomicU64>,

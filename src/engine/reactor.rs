@@ -107,6 +107,11 @@ pub(crate) struct Reactor {
     next_capture: u64,
     /// A read was put off because a capture file is behind; retry soon.
     reads_blocked: bool,
+    /// Listeners whose accept failed for lack of descriptors, and when to try again:
+    /// an edge-triggered listener would not report the waiting clients a second time.
+    accept_retry: HashMap<SessionId, Instant>,
+    /// `Sent` events not emitted while the owner was behind: (messages, bytes) per session.
+    unreported_sends: HashMap<SessionId, (u64, u64)>,
 }
 
 impl Reactor {
@@ -135,6 +140,8 @@ impl Reactor {
             clock: HeaderClock::default(),
             next_capture: 1,
             reads_blocked: false,
+            accept_retry: HashMap::new(),
+            unreported_sends: HashMap::new(),
         }
     }
 
@@ -207,10 +214,19 @@ impl Reactor {
         let mut consider = |t: Duration| {
             timeout = Some(timeout.map_or(t, |current: Duration| current.min(t)));
         };
-        if self.sink.congested() || self.reads_blocked {
-            consider(CONGESTION_RETRY);
-        } else if !self.read_list.is_empty() {
+        // Chat connections read on while the owner is behind; plain ones wait for it.
+        let chat_can_read = self
+            .read_list
+            .iter()
+            .any(|t| self.conns.get(t).is_some_and(|c| c.framer.is_some()));
+        let can_read = !self.read_list.is_empty() && (!self.sink.congested() || chat_can_read);
+        if can_read && !self.reads_blocked {
             consider(Duration::ZERO);
+        } else if self.sink.congested() || self.reads_blocked {
+            consider(CONGESTION_RETRY);
+        }
+        for retry in self.accept_retry.values() {
+            consider(retry.saturating_duration_since(Instant::now()));
         }
         if self.transfer_can_move() {
             consider(Duration::ZERO);
@@ -275,6 +291,11 @@ impl Reactor {
                 }
             }
             Command::FinishSending { session } => {
+                // Nothing may be queued after the FIN: end what would keep sending.
+                self.end_repeat(session, RepeatEnd::Stopped);
+                for transfer in self.transfer_ids(session) {
+                    self.end_transfer(session, transfer, TransferOutcome::Cancelled);
+                }
                 let members: Vec<Token> = self.members(session);
                 if members.is_empty() {
                     self.error(session, "not connected".into());
@@ -311,6 +332,13 @@ impl Reactor {
             }
             Command::Capture { session, path } => self.set_capture(session, path),
         }
+    }
+
+    fn transfer_ids(&self, session: SessionId) -> Vec<TransferId> {
+        self.sessions
+            .get(&session)
+            .map(|s| s.transfers.iter().map(|t| t.id).collect())
+            .unwrap_or_default()
     }
 
     fn members(&self, session: SessionId) -> Vec<Token> {
@@ -427,14 +455,21 @@ impl Reactor {
             };
             let chat = options.chat;
             match listener.accept() {
-                Ok((stream, peer)) => self.adopt(session, stream, peer, chat, None),
+                Ok((stream, peer)) => {
+                    self.accept_retry.remove(&session);
+                    self.adopt(session, stream, peer, chat, None);
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if is_transient_accept_error(&e) => {}
                 Err(e) => {
-                    self.error(
-                        session,
-                        format!("cannot accept a connection: {}", describe_io_error(&e)),
-                    );
+                    // Out of descriptors, typically: say so once, then retry on a timer.
+                    let retry = Instant::now() + Duration::from_millis(100);
+                    if self.accept_retry.insert(session, retry).is_none() {
+                        self.error(
+                            session,
+                            format!("cannot accept a connection: {}", describe_io_error(&e)),
+                        );
+                    }
                     return;
                 }
             }
@@ -494,17 +529,15 @@ impl Reactor {
 
     fn stop(&mut self, session: SessionId) {
         self.end_repeat(session, RepeatEnd::Stopped);
-        let transfers: Vec<TransferId> = self
-            .sessions
-            .get(&session)
-            .map(|s| s.transfers.iter().map(|t| t.id).collect())
-            .unwrap_or_default();
-        for transfer in transfers {
+        for transfer in self.transfer_ids(session) {
             self.end_transfer(session, transfer, TransferOutcome::Cancelled);
         }
         let Some(s) = self.sessions.get_mut(&session) else {
             return;
         };
+        // A name lookup still running must not start anything after this.
+        s.attempt += 1;
+        self.accept_retry.remove(&session);
         let members: Vec<Token> = s.members.drain().collect();
         let mut stopped_listener = false;
         let mut cancelled_connect = None;
@@ -560,7 +593,7 @@ impl Reactor {
                 },
             ),
             Ok(endpoint) => {
-                let deadline = Instant::now() + timeout;
+                let deadline = far_or(Instant::now(), timeout);
                 if let Some(Session {
                     role: Role::Client { connecting, .. },
                     ..
@@ -935,8 +968,14 @@ impl Reactor {
             // Already closing; the peer's FIN just confirms it.
             return;
         }
-        if let Some(line) = conn.framer.as_mut().and_then(|f| f.finish()) {
-            self.relay_lines(token, vec![line]);
+        let last = conn.framer.as_mut().and_then(|f| f.finish());
+        match last.as_deref().map(chat::classify) {
+            Some(LineAction::Relay) => self.relay_lines(token, vec![last.unwrap_or_default()]),
+            Some(LineAction::Quit) => {
+                self.close(token, CloseReason::Quit, CloseHow::Graceful);
+                return;
+            }
+            Some(LineAction::Skip) | None => {}
         }
         self.close(token, CloseReason::PeerClosed, CloseHow::Graceful);
     }
@@ -994,6 +1033,9 @@ impl Reactor {
         let mut too_slow = Vec::new();
         for &member in &s.members {
             if let Some(target) = self.conns.get_mut(&member) {
+                if target.finish_after_flush {
+                    continue;
+                }
                 target.enqueue(relay.clone(), false);
                 if target.queued_bytes() > chat::MAX_QUEUED_BYTES {
                     too_slow.push(member);
@@ -1037,6 +1079,10 @@ impl Reactor {
         if self.sink.congested() {
             return;
         }
+        for (session, (messages, bytes)) in self.unreported_sends.drain() {
+            self.sink
+                .emit(session, EventKind::SendsUnreported { messages, bytes });
+        }
         for (id, session) in &mut self.sessions {
             if let Role::Server {
                 unreported_lines, ..
@@ -1071,7 +1117,14 @@ impl Reactor {
                 let finished_sending = !was_write_closed && conn.write_closed;
                 let closing = conn.closing.is_some();
                 for data in written {
-                    self.sink.emit(session, EventKind::Sent { conn: id, data });
+                    if self.sink.congested() {
+                        // Keep the overflow queue bounded; the count is reported later.
+                        let missed = self.unreported_sends.entry(session).or_default();
+                        missed.0 += 1;
+                        missed.1 += data.len() as u64;
+                    } else {
+                        self.sink.emit(session, EventKind::Sent { conn: id, data });
+                    }
                 }
                 if finished_sending {
                     self.sink
@@ -1394,17 +1447,15 @@ impl Reactor {
     }
 
     fn capture_done(&mut self, done: CaptureDone) {
-        let path = match self.sessions.get_mut(&done.session) {
-            Some(s) if s.capture.as_ref().is_some_and(|c| c.id == done.capture) => {
-                s.capture.take().map(|c| c.path)
-            }
-            _ => None,
-        };
-        let path = path.unwrap_or_default();
+        if let Some(s) = self.sessions.get_mut(&done.session)
+            && s.capture.as_ref().is_some_and(|c| c.id == done.capture)
+        {
+            s.capture = None;
+        }
         self.sink.emit(
             done.session,
             EventKind::CaptureStopped {
-                path,
+                path: done.path,
                 bytes: done.bytes,
                 error: done.error,
             },
@@ -1481,6 +1532,29 @@ impl Reactor {
             match conn.stream.read(&mut scratch) {
                 Ok(n) if n > 0 => {
                     conn.counters.add_in(n);
+                    if let Some(capture) = self
+                        .sessions
+                        .get(&conn.session)
+                        .and_then(|s| s.capture.as_ref())
+                    {
+                        // A last read at close: wait briefly for the disk rather than skip it.
+                        let chunk = Arc::from(&scratch[..n]);
+                        if capture
+                            .chunks
+                            .send_timeout(chunk, Duration::from_millis(200))
+                            .is_err()
+                        {
+                            self.sink.emit(
+                                conn.session,
+                                EventKind::Error {
+                                    message: format!(
+                                        "capture missed {n} bytes read while closing #{}",
+                                        conn.id.0
+                                    ),
+                                },
+                            );
+                        }
+                    }
                     if conn.framer.is_none() {
                         self.sink.emit(
                             conn.session,
@@ -1500,6 +1574,18 @@ impl Reactor {
 
     fn check_deadlines(&mut self) {
         let now = Instant::now();
+        let retry: Vec<SessionId> = self
+            .accept_retry
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for session in retry {
+            // Stays in the map (without a second error) if accepting fails again.
+            self.accept_retry
+                .insert(session, now + Duration::from_millis(100));
+            self.accept(session);
+        }
         let expired: Vec<Token> = self
             .conns
             .iter()
@@ -1507,6 +1593,13 @@ impl Reactor {
             .map(|(t, _)| *t)
             .collect();
         for token in expired {
+            if let Some(conn) = self.conns.get_mut(&token)
+                && conn.has_queued()
+                && let Some((reason, _)) = &mut conn.closing
+                && *reason != CloseReason::Aborted
+            {
+                *reason = CloseReason::LingerTimeout;
+            }
             self.finish_close(token);
         }
         let timed_out: Vec<SessionId> = self
@@ -1533,7 +1626,11 @@ impl Reactor {
                 continue;
             };
             let timeout = *timeout;
-            if let Some(connecting) = connecting.take() {
+            let cancelled = connecting.take();
+            if let Some(s) = self.sessions.get_mut(&session) {
+                s.attempt += 1;
+            }
+            if let Some(connecting) = cancelled {
                 self.drop_connecting(connecting);
                 self.sink.emit(
                     session,
@@ -1554,7 +1651,21 @@ impl Reactor {
         for token in left {
             self.finish_close(token);
         }
+        // Close capture files completely before the process may exit.
+        for session in self.sessions.values_mut() {
+            if let Some(capture) = session.capture.take() {
+                capture.finish();
+            }
+        }
+        self.sink.retry_overflow();
+        self.sink.wake_owner();
     }
+}
+
+/// `now + wait`, or a day from now when `wait` is absurdly long (it would overflow).
+pub(crate) fn far_or(now: Instant, wait: Duration) -> Instant {
+    now.checked_add(wait.min(Duration::from_secs(86_400)))
+        .unwrap_or(now)
 }
 
 fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {

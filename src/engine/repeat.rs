@@ -52,8 +52,8 @@ impl Repeat {
         Repeat {
             target,
             data,
-            // A zero interval would spin the loop; one millisecond is the floor.
-            interval: interval.max(Duration::from_millis(1)),
+            // A zero interval would spin the loop; one millisecond is the floor, a day the cap.
+            interval: interval.clamp(Duration::from_millis(1), Duration::from_secs(86_400)),
             remaining: count,
             next: Instant::now(),
             sent: Arc::new(AtomicU64::new(0)),
@@ -75,7 +75,7 @@ impl Repeat {
 
     /// Records one tick sent; true when the repeat is complete.
     pub fn tick(&mut self) -> bool {
-        self.next += self.interval;
+        self.next = super::reactor::far_or(self.next, self.interval);
         self.sent.fetch_add(1, Ordering::Relaxed);
         if let Some(remaining) = &mut self.remaining {
             *remaining -= 1;
@@ -86,7 +86,8 @@ impl Repeat {
 
     /// If the loop fell more than the catch-up bound behind, skip ahead rather than burst.
     pub fn resync(&mut self, now: Instant) {
-        if now > self.next + self.interval * MAX_CATCH_UP {
+        let limit = self.next.checked_add(self.interval * MAX_CATCH_UP);
+        if limit.is_none_or(|limit| now > limit) {
             self.next = now;
         }
     }
@@ -113,6 +114,14 @@ mod tests {
         assert!(!repeat.tick());
         assert!(repeat.tick());
         assert_eq!(repeat.sent.load(Ordering::Relaxed), 3);
+    }
+
+    #[test]
+    fn absurd_intervals_are_capped_instead_of_overflowing() {
+        let mut repeat = Repeat::new(Target::All, Arc::from(&b"x"[..]), Duration::MAX, Some(2));
+        assert_eq!(repeat.interval, Duration::from_secs(86_400));
+        assert!(!repeat.tick());
+        repeat.resync(Instant::now());
     }
 
     #[test]

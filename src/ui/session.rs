@@ -389,6 +389,11 @@ impl Session {
                     "{count} relayed lines not shown: the window fell behind (all were relayed)"
                 ),
             ),
+            EventKind::SendsUnreported { messages, bytes } => self.log.system(
+                time,
+                None,
+                format!("{messages} sends ({bytes} bytes) not shown: the window fell behind (all were sent)"),
+            ),
             EventKind::SendingFinished { conn } => {
                 let peer = self.peer_of(conn);
                 self.log
