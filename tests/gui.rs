@@ -104,6 +104,14 @@ fn start_server(harness: &mut Harness<'static, SocklabApp>, chat: bool) -> Socke
     local
 }
 
+/// Picks "TCP client" in the form, types `addr` and clicks Connect.
+fn connect_by_clicking(harness: &mut Harness<'static, SocklabApp>, addr: SocketAddr) {
+    harness.get_by_label("TCP client").click();
+    harness.run_ok();
+    set_field(harness, Role::TextInput, CONNECT_FIELD, &addr.to_string());
+    click(harness, "Connect");
+}
+
 /// A plain server started by clicking, with one client connected and listed.
 fn server_with_a_client(harness: &mut Harness<'static, SocklabApp>) -> TcpStream {
     let server = start_server(harness, false);
@@ -198,15 +206,7 @@ fn client_by_clicking_connects_exchanges_disconnects_and_reconnects() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let mut harness = app();
-    harness.get_by_label("TCP client").click();
-    harness.run_ok();
-    set_field(
-        &mut harness,
-        Role::TextInput,
-        CONNECT_FIELD,
-        &addr.to_string(),
-    );
-    click(&mut harness, "Connect");
+    connect_by_clicking(&mut harness, addr);
     let (mut peer, client_addr) = listener.accept().unwrap();
     peer.set_read_timeout(Some(WAIT)).unwrap();
     wait_for_text(&mut harness, &format!("peername {addr}"));
@@ -293,15 +293,7 @@ fn port_in_use_and_refused_connection_show_errors_in_the_form() {
         .unwrap()
         .local_addr()
         .unwrap();
-    harness.get_by_label("TCP client").click();
-    harness.run_ok();
-    set_field(
-        &mut harness,
-        Role::TextInput,
-        CONNECT_FIELD,
-        &closed.to_string(),
-    );
-    click(&mut harness, "Connect");
+    connect_by_clicking(&mut harness, closed);
     wait_for_text(&mut harness, "connection refused");
     assert!(harness.state().sessions().is_empty());
 }

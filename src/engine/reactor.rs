@@ -59,8 +59,6 @@ enum Role {
     Server {
         listener: Option<(Token, TcpListener)>,
         options: ServerOptions,
-        /// Chat lines relayed but not reported while the owner was behind.
-        unreported_lines: u64,
     },
     Client {
         connecting: Option<Connecting>,
@@ -85,6 +83,15 @@ struct Session {
     repeat: Option<Repeat>,
     transfers: Vec<Transfer>,
     capture: Option<Capture>,
+    missed: Missed,
+}
+
+/// Events left out while the owner was behind, reported as counts once it catches up.
+#[derive(Default)]
+struct Missed {
+    lines: u64,
+    sends: u64,
+    send_bytes: u64,
 }
 
 pub(crate) struct Reactor {
@@ -110,8 +117,6 @@ pub(crate) struct Reactor {
     /// Listeners whose accept failed for lack of descriptors, and when to try again:
     /// an edge-triggered listener would not report the waiting clients a second time.
     accept_retry: HashMap<SessionId, Instant>,
-    /// `Sent` events not emitted while the owner was behind: (messages, bytes) per session.
-    unreported_sends: HashMap<SessionId, (u64, u64)>,
 }
 
 impl Reactor {
@@ -141,7 +146,6 @@ impl Reactor {
             next_capture: 1,
             reads_blocked: false,
             accept_retry: HashMap::new(),
-            unreported_sends: HashMap::new(),
         }
     }
 
@@ -198,7 +202,10 @@ impl Reactor {
                 }
             }
             self.sink.retry_overflow();
-            self.report_unreported_lines();
+            let sessions: Vec<SessionId> = self.sessions.keys().copied().collect();
+            for session in sessions {
+                self.report_missed(session);
+            }
             self.read_ready();
             self.check_deadlines();
             self.run_repeats();
@@ -369,7 +376,6 @@ impl Reactor {
             Role::Server {
                 listener: None,
                 options,
-                unreported_lines: 0,
             },
         );
         match parse_endpoint(addr) {
@@ -398,6 +404,7 @@ impl Reactor {
             repeat: None,
             transfers: Vec::new(),
             capture: None,
+            missed: Missed::default(),
         });
         entry.role = role;
         entry.attempt += 1;
@@ -1045,28 +1052,20 @@ impl Reactor {
                 }
             }
         }
-        if let Role::Server {
-            unreported_lines, ..
-        } = &mut s.role
-        {
-            if self.sink.congested() {
-                *unreported_lines += lines.len() as u64;
-            } else {
-                if *unreported_lines > 0 {
-                    let count = std::mem::take(unreported_lines);
-                    self.sink
-                        .emit(session, EventKind::LinesUnreported { count });
-                }
-                for line in lines {
-                    self.sink.emit(
-                        session,
-                        EventKind::ChatLine {
-                            conn: id,
-                            peer,
-                            line,
-                        },
-                    );
-                }
+        if self.sink.congested() {
+            s.missed.lines += lines.len() as u64;
+        } else {
+            // The count of missed lines goes before newer lines.
+            self.report_missed(session);
+            for line in lines {
+                self.sink.emit(
+                    session,
+                    EventKind::ChatLine {
+                        conn: id,
+                        peer,
+                        line,
+                    },
+                );
             }
         }
         for token in too_slow {
@@ -1074,24 +1073,24 @@ impl Reactor {
         }
     }
 
-    /// Once the owner has caught up, says how many chat lines it missed meanwhile.
-    fn report_unreported_lines(&mut self) {
+    /// Once the owner has caught up, says how many chat lines and sends it missed meanwhile.
+    fn report_missed(&mut self, session: SessionId) {
         if self.sink.congested() {
             return;
         }
-        for (session, (messages, bytes)) in self.unreported_sends.drain() {
+        let Some(s) = self.sessions.get_mut(&session) else {
+            return;
+        };
+        let missed = std::mem::take(&mut s.missed);
+        if missed.lines > 0 {
+            let count = missed.lines;
+            self.sink
+                .emit(session, EventKind::LinesUnreported { count });
+        }
+        if missed.sends > 0 {
+            let (messages, bytes) = (missed.sends, missed.send_bytes);
             self.sink
                 .emit(session, EventKind::SendsUnreported { messages, bytes });
-        }
-        for (id, session) in &mut self.sessions {
-            if let Role::Server {
-                unreported_lines, ..
-            } = &mut session.role
-                && *unreported_lines > 0
-            {
-                let count = std::mem::take(unreported_lines);
-                self.sink.emit(*id, EventKind::LinesUnreported { count });
-            }
         }
     }
 
@@ -1119,9 +1118,10 @@ impl Reactor {
                 for data in written {
                     if self.sink.congested() {
                         // Keep the overflow queue bounded; the count is reported later.
-                        let missed = self.unreported_sends.entry(session).or_default();
-                        missed.0 += 1;
-                        missed.1 += data.len() as u64;
+                        if let Some(s) = self.sessions.get_mut(&session) {
+                            s.missed.sends += 1;
+                            s.missed.send_bytes += data.len() as u64;
+                        }
                     } else {
                         self.sink.emit(session, EventKind::Sent { conn: id, data });
                     }

@@ -103,10 +103,6 @@ impl SocklabApp {
         &self.sessions
     }
 
-    pub fn saved(&self) -> &Saved {
-        &self.shared.saved
-    }
-
     /// What would be stored now.
     pub fn snapshot(&self) -> Saved {
         let mut saved = self.shared.saved.clone();

@@ -101,10 +101,8 @@ pub fn log_view_ui(ui: &mut egui::Ui, session: &mut Session, shared: &mut Shared
                 });
                 let cells: &[DisplayMode] = match display {
                     DisplayMode::Both => &[DisplayMode::Hex, DisplayMode::Text],
-                    other => std::slice::from_ref(match other {
-                        DisplayMode::Hex => &DisplayMode::Hex,
-                        _ => &DisplayMode::Text,
-                    }),
+                    DisplayMode::Hex => &[DisplayMode::Hex],
+                    DisplayMode::Text => &[DisplayMode::Text],
                 };
                 for &mode in cells {
                     row.col(|ui| {
