@@ -4,7 +4,10 @@ mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use common::*;
 use socklab::engine::chat::{MAX_LINE_BYTES, MAX_QUEUED_BYTES};
@@ -28,6 +31,10 @@ fn join(engine: &Engine, server: SocketAddr) -> Member {
         writer,
         reader,
     }
+}
+
+fn slower(a: &AtomicUsize, b: &AtomicUsize) -> usize {
+    a.load(Ordering::Relaxed).min(b.load(Ordering::Relaxed))
 }
 
 fn closed_reason(engine: &Engine, who: ConnId) -> CloseReason {
@@ -160,17 +167,33 @@ fn a_client_that_never_reads_is_dropped_as_too_slow_and_the_rest_get_everything(
     let talker_addr = talker.addr;
     let mut talker_writer = talker.writer;
     let mut talker_reader = talker.reader;
-    let writer = thread::spawn(move || {
-        for i in 0..lines {
-            writeln!(talker_writer, "{i} {text}").unwrap();
-        }
-        talker_writer
-    });
-    // The talker must read its own echoes too, or it would be the slow one.
+    // The readers must stay within the server's queue limit, or they would be the slow ones
+    // (a busy CI machine can starve a reader thread): the writer keeps at most this many
+    // lines (about 1 MiB) ahead of the slower reader. The idle client still falls behind by
+    // everything, far more than the limit.
+    let lines_ahead = 2_000;
+    let talker_read = Arc::new(AtomicUsize::new(0));
+    let listener_read = Arc::new(AtomicUsize::new(0));
+    let writer = {
+        let (talker_read, listener_read) = (talker_read.clone(), listener_read.clone());
+        thread::spawn(move || {
+            for i in 0..lines {
+                let deadline = Instant::now() + WAIT;
+                while i >= lines_ahead + slower(&talker_read, &listener_read) {
+                    assert!(Instant::now() < deadline, "the readers stalled at line {i}");
+                    thread::sleep(Duration::from_millis(1));
+                }
+                writeln!(talker_writer, "{i} {text}").unwrap();
+            }
+            talker_writer
+        })
+    };
+    // The talker must read its own echoes too.
     let talker_drain = thread::spawn(move || {
         for i in 0..lines {
             let line = read_relay(&mut talker_reader, talker_addr);
             assert!(line.starts_with(&format!("{i} ")));
+            talker_read.store(i + 1, Ordering::Relaxed);
         }
     });
     let mut listener_reader = listener.reader;
@@ -181,6 +204,7 @@ fn a_client_that_never_reads_is_dropped_as_too_slow_and_the_rest_get_everything(
             "line {i} out of order: {}",
             &line[..10]
         );
+        listener_read.store(i + 1, Ordering::Relaxed);
     }
     talker_drain.join().unwrap();
     let _writer = writer.join().unwrap();

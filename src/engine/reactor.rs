@@ -1385,8 +1385,8 @@ impl Reactor {
                             },
                         );
                     }
-                    Ok(FileChunk::Data(data)) => {
-                        let data: Arc<[u8]> = data.into();
+                    Ok(FileChunk::Data { bytes, last }) => {
+                        let data: Arc<[u8]> = bytes.into();
                         for &token in &tokens {
                             if let Some(conn) = self.conns.get_mut(&token) {
                                 conn.enqueue(data.clone(), false);
@@ -1394,6 +1394,10 @@ impl Reactor {
                             self.mark_flush(token);
                         }
                         sent.fetch_add(data.len() as u64, Ordering::Relaxed);
+                        if last {
+                            self.end_transfer(session, id, TransferOutcome::Completed);
+                            break;
+                        }
                     }
                     Ok(FileChunk::End) => {
                         self.end_transfer(session, id, TransferOutcome::Completed);

@@ -33,8 +33,14 @@ pub enum TransferOutcome {
 }
 
 pub(crate) enum FileChunk {
-    Opened { size: u64 },
-    Data(Vec<u8>),
+    Opened {
+        size: u64,
+    },
+    Data {
+        bytes: Vec<u8>,
+        last: bool,
+    },
+    /// The file was empty.
     End,
     Failed(String),
 }
@@ -80,33 +86,49 @@ fn read_file(path: &PathBuf, tx: &Sender<FileChunk>, wake: &dyn Fn()) {
     if !send(FileChunk::Opened { size }) {
         return;
     }
+    // One chunk of look-ahead: the last chunk goes out marked as last, so the transfer is
+    // complete once it is queued, even if the peer closes before the reader could say "end".
+    let mut pending: Option<Vec<u8>> = None;
     loop {
-        let mut buf = vec![0; FILE_CHUNK];
-        let mut filled = 0;
-        // Fill whole chunks: fewer, larger writes on the socket.
-        while filled < buf.len() {
-            match file.read(&mut buf[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    send(FileChunk::Failed(format!(
-                        "cannot read {}: {}",
-                        path.display(),
-                        describe_io_error(&e)
-                    )));
-                    return;
-                }
+        let chunk = match read_chunk(&mut file) {
+            Ok(chunk) => chunk,
+            Err(e) => {
+                send(FileChunk::Failed(format!(
+                    "cannot read {}: {}",
+                    path.display(),
+                    describe_io_error(&e)
+                )));
+                return;
             }
-        }
-        if filled == 0 {
-            send(FileChunk::End);
+        };
+        if chunk.is_empty() {
+            send(match pending {
+                Some(bytes) => FileChunk::Data { bytes, last: true },
+                None => FileChunk::End,
+            });
             return;
         }
-        buf.truncate(filled);
         // A closed channel means the transfer was cancelled: stop reading.
-        if !send(FileChunk::Data(buf)) {
+        if let Some(bytes) = pending.replace(chunk)
+            && !send(FileChunk::Data { bytes, last: false })
+        {
             return;
         }
     }
+}
+
+/// Reads a whole chunk (fewer, larger writes on the socket); empty at the end of the file.
+fn read_chunk(file: &mut File) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0; FILE_CHUNK];
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(filled);
+    Ok(buf)
 }
