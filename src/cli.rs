@@ -287,6 +287,8 @@ fn run_client(args: ClientArgs) -> Result<(), Failure> {
                     EventKind::SendingFinished { .. } => {
                         finish_deadline = Some(Instant::now() + wait);
                     }
+                    // Interrupted before the connection was made.
+                    EventKind::Stopped => return Ok(()),
                     EventKind::Closed { reason, unsent, .. } => {
                         return match reason {
                             CloseReason::PeerClosed | CloseReason::Closed if unsent == 0 => Ok(()),

@@ -154,3 +154,20 @@ fn disconnect_closes_gracefully() {
     assert_eq!(reason, CloseReason::Closed);
     assert_eq!(read_to_close(&mut peer).unwrap(), b"");
 }
+
+#[test]
+fn disconnect_while_connecting_reports_stopped_not_a_failure() {
+    let engine = engine();
+    let (_listener, addr, _fillers) = unanswering_listener();
+    let session = engine.connect(&addr.to_string(), DEFAULT_CONNECT_TIMEOUT);
+    wait_for(&engine, |e| {
+        matches!(e.kind, EventKind::Connecting { .. }).then_some(())
+    });
+    engine.execute(Command::Stop { session });
+    wait_for(&engine, |e| match &e.kind {
+        EventKind::Stopped => Some(()),
+        EventKind::ConnectFailed { error } => panic!("a stop is not a failure: {error}"),
+        EventKind::Connected(_) => panic!("should not connect"),
+        _ => None,
+    });
+}

@@ -7,7 +7,7 @@ use std::io::{BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use common::{WAIT, read_exact, read_relay, read_to_close};
+use common::{WAIT, read_exact, read_relay, read_to_close, unanswering_listener};
 use eframe::egui::accesskit::Role;
 use eframe::egui::{Key, Modifiers};
 use egui_kittest::Harness;
@@ -229,6 +229,47 @@ fn client_by_clicking_connects_exchanges_disconnects_and_reconnects() {
     run_until(&mut harness, "the reconnect", |h| {
         h.state().sessions()[0].state == State::Connected
     });
+}
+
+#[test]
+fn disconnect_while_connecting_stops_the_client_without_an_error() {
+    let (_listener, addr, _fillers) = unanswering_listener();
+    let mut harness = app();
+    connect_by_clicking(&mut harness, addr);
+    wait_for_text(&mut harness, &format!("connecting to {addr}"));
+    click(&mut harness, "Disconnect");
+    run_until(&mut harness, "the client to stop", |h| {
+        h.state().sessions().first().map(|s| s.state.clone()) == Some(State::Stopped)
+    });
+    assert!(
+        harness
+            .query_by_role_and_label(Role::Button, "Reconnect")
+            .is_some(),
+        "the stopped client stays listed, ready to reconnect"
+    );
+    assert!(!shows_text(&harness, "cancelled"), "a stop is not an error");
+}
+
+#[test]
+fn a_server_with_hundreds_of_clients_lays_out_only_the_visible_rows() {
+    let mut harness = app();
+    let server = start_server(&mut harness, false);
+    let clients: Vec<TcpStream> = (0..300).map(|_| stream(server)).collect();
+    wait_for_text(&mut harness, "Connected clients (300)");
+    let first = clients[0].local_addr().unwrap().to_string();
+    let last = clients[299].local_addr().unwrap().to_string();
+    assert!(
+        harness
+            .query_by_role_and_label(Role::Button, first.as_str())
+            .is_some(),
+        "the first client's row is shown"
+    );
+    assert!(
+        harness
+            .query_by_role_and_label(Role::Button, last.as_str())
+            .is_none(),
+        "rows out of view are not laid out"
+    );
 }
 
 #[test]

@@ -240,3 +240,17 @@ fn listens_on_ipv6_loopback_when_the_machine_has_it() {
     });
     assert_eq!(data, b"v6");
 }
+
+#[test]
+fn stop_while_the_name_is_resolving_reports_stopped() {
+    let engine = engine();
+    // The stop usually reaches the net thread before the lookup answers; either way the
+    // session must end stopped, not stuck starting.
+    let session = engine.listen("localhost:0", ServerOptions { chat: false });
+    engine.execute(Command::Stop { session });
+    wait_for(&engine, |e| match &e.kind {
+        EventKind::Stopped => Some(()),
+        EventKind::ListenFailed { error } => panic!("listen failed: {error}"),
+        _ => None,
+    });
+}

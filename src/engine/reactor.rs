@@ -42,6 +42,15 @@ const LISTEN_BACKLOG: i32 = 4096;
 /// (and a repeat stops) instead of growing memory while the peer does not read.
 pub const MAX_SEND_QUEUE: usize = 64 * 1024 * 1024;
 
+/// Why a session is being stopped.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum StopCause {
+    /// The owner asked (Stop, Remove, shutdown).
+    Requested,
+    /// A new Listen or Connect replaces whatever ran before.
+    NewAttempt,
+}
+
 /// Messages into the net thread: the owner's commands, and answers from resolver threads.
 pub(crate) enum Inbox {
     Command(Command),
@@ -80,6 +89,8 @@ struct Session {
     members: HashSet<Token>,
     /// Bumped by every Listen/Connect so late resolver answers are ignored.
     attempt: u64,
+    /// A name lookup for the current attempt is running.
+    resolving: bool,
     repeat: Option<Repeat>,
     transfers: Vec<Transfer>,
     capture: Option<Capture>,
@@ -314,9 +325,9 @@ impl Reactor {
                     self.mark_flush(token);
                 }
             }
-            Command::Stop { session } => self.stop(session),
+            Command::Stop { session } => self.stop(session, StopCause::Requested),
             Command::Remove { session } => {
-                self.stop(session);
+                self.stop(session, StopCause::Requested);
                 self.set_capture(session, None);
                 self.sessions.remove(&session);
             }
@@ -370,7 +381,7 @@ impl Reactor {
     // ---- server ---------------------------------------------------------------
 
     fn listen(&mut self, session: SessionId, addr: &str, options: ServerOptions) {
-        self.stop(session);
+        self.stop(session, StopCause::NewAttempt);
         let attempt = self.begin_attempt(
             session,
             Role::Server {
@@ -401,6 +412,7 @@ impl Reactor {
             },
             members: HashSet::new(),
             attempt: 0,
+            resolving: false,
             repeat: None,
             transfers: Vec::new(),
             capture: None,
@@ -534,7 +546,10 @@ impl Reactor {
         self.mark_readable(token);
     }
 
-    fn stop(&mut self, session: SessionId) {
+    /// Ends whatever the session is doing. A user's stop always gets one `Stopped` (or, for a
+    /// connected client, its `Closed`); a new attempt replacing a pending one reports nothing
+    /// for the old one, since its own events follow.
+    fn stop(&mut self, session: SessionId, cause: StopCause) {
         self.end_repeat(session, RepeatEnd::Stopped);
         for transfer in self.transfer_ids(session) {
             self.end_transfer(session, transfer, TransferOutcome::Cancelled);
@@ -544,6 +559,7 @@ impl Reactor {
         };
         // A name lookup still running must not start anything after this.
         s.attempt += 1;
+        let cancelled_lookup = std::mem::take(&mut s.resolving);
         self.accept_retry.remove(&session);
         let members: Vec<Token> = s.members.drain().collect();
         let mut stopped_listener = false;
@@ -559,14 +575,9 @@ impl Reactor {
             Role::Client { connecting, .. } => cancelled_connect = connecting.take(),
         }
         let is_server = matches!(s.role, Role::Server { .. });
+        let cancelled_attempt = cancelled_lookup || cancelled_connect.is_some();
         if let Some(connecting) = cancelled_connect {
             self.drop_connecting(connecting);
-            self.sink.emit(
-                session,
-                EventKind::ConnectFailed {
-                    error: "cancelled".into(),
-                },
-            );
         }
         let reason = if is_server {
             CloseReason::ServerStopped
@@ -576,7 +587,7 @@ impl Reactor {
         for token in members {
             self.close(token, reason.clone(), CloseHow::Graceful);
         }
-        if stopped_listener {
+        if stopped_listener || (cancelled_attempt && cause == StopCause::Requested) {
             self.sink.emit(session, EventKind::Stopped);
         }
     }
@@ -584,7 +595,7 @@ impl Reactor {
     // ---- client ---------------------------------------------------------------
 
     fn connect(&mut self, session: SessionId, addr: &str, timeout: Duration) {
-        self.stop(session);
+        self.stop(session, StopCause::NewAttempt);
         let attempt = self.begin_attempt(
             session,
             Role::Client {
@@ -645,12 +656,17 @@ impl Reactor {
                     let _ = waker.wake();
                 }
             });
-        if let Err(e) = spawned {
-            self.resolved(
+        match spawned {
+            Ok(_) => {
+                if let Some(s) = self.sessions.get_mut(&session) {
+                    s.resolving = true;
+                }
+            }
+            Err(e) => self.resolved(
                 session,
                 attempt,
                 Err(format!("cannot start the resolver: {e}")),
-            );
+            ),
         }
     }
 
@@ -660,12 +676,13 @@ impl Reactor {
         attempt: u64,
         result: Result<Vec<SocketAddr>, String>,
     ) {
-        let Some(s) = self.sessions.get(&session) else {
+        let Some(s) = self.sessions.get_mut(&session) else {
             return;
         };
         if s.attempt != attempt {
             return;
         }
+        s.resolving = false;
         let is_server = matches!(s.role, Role::Server { .. });
         match (result, is_server) {
             (Ok(addrs), true) => self.bind(session, addrs),
@@ -1633,6 +1650,7 @@ impl Reactor {
             let cancelled = connecting.take();
             if let Some(s) = self.sessions.get_mut(&session) {
                 s.attempt += 1;
+                s.resolving = false;
             }
             if let Some(connecting) = cancelled {
                 self.drop_connecting(connecting);
@@ -1649,7 +1667,7 @@ impl Reactor {
     fn shutdown(&mut self) {
         let sessions: Vec<SessionId> = self.sessions.keys().copied().collect();
         for session in sessions {
-            self.stop(session);
+            self.stop(session, StopCause::Requested);
         }
         let left: Vec<Token> = self.conns.keys().copied().collect();
         for token in left {

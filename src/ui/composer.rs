@@ -13,6 +13,9 @@ use super::session::{Session, live};
 use crate::engine::{Command, Target};
 use crate::payload::{LineEnding, PayloadFormat, TextEncoding};
 
+/// Clients offered in the "Send to" list; with thousands the table is the way to pick.
+const TARGETS_LISTED: usize = 100;
+
 pub fn composer_ui(ui: &mut egui::Ui, session: &mut Session, shared: &mut Shared) {
     ui.add_space(4.0);
     settings_row_ui(ui, session);
@@ -174,26 +177,26 @@ fn settings_row_ui(ui: &mut egui::Ui, session: &mut Session) {
 fn target_ui(ui: &mut egui::Ui, session: &mut Session) {
     let current = match session.target {
         Target::All => format!("All clients ({})", session.conns.len()),
-        Target::One(conn) => session
-            .conns
-            .iter()
-            .find(|c| c.info.conn == conn)
-            .map_or_else(
-                || "(disconnected client)".to_string(),
-                |c| c.info.peer.to_string(),
-            ),
+        Target::One(conn) => session.conns.get(&conn).map_or_else(
+            || "(disconnected client)".to_string(),
+            |c| c.info.peer.to_string(),
+        ),
     };
     let label = ui.label("Send to");
     egui::ComboBox::from_id_salt("send_to")
         .selected_text(current)
         .show_ui(ui, |ui| {
             ui.selectable_value(&mut session.target, Target::All, "All clients");
-            for row in &session.conns {
+            for row in session.conns.values().take(TARGETS_LISTED) {
                 ui.selectable_value(
                     &mut session.target,
                     Target::One(row.info.conn),
                     row.info.peer.to_string(),
                 );
+            }
+            let unlisted = session.conns.len().saturating_sub(TARGETS_LISTED);
+            if unlisted > 0 {
+                ui.weak(format!("{unlisted} more: pick one in the client table"));
             }
         })
         .response

@@ -2,7 +2,7 @@
 //! addresses, the connection table, counters, jobs (repeat, file, capture), the log and
 //! the composer's contents.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -119,6 +119,8 @@ impl Rates {
 pub struct ConnRow {
     pub info: ConnInfo,
     pub since: DateTime<Local>,
+    /// Kicked: the engine no longer sends to it; the row goes when its close completes.
+    pub closing: bool,
 }
 
 /// The composer's contents and settings.
@@ -174,7 +176,8 @@ pub struct Session {
     pub peer: Option<SocketAddr>,
     /// When the current listen or connection began, for the uptime.
     pub since: Option<DateTime<Local>>,
-    pub conns: Vec<ConnRow>,
+    /// Live connections by id, in the order they came (ids only grow).
+    pub conns: BTreeMap<ConnId, ConnRow>,
     /// Totals of connections that have closed, so socket totals stay exact.
     closed: Totals,
     /// Subtracted from what is shown after "Reset counters"; the engine's counters never reset.
@@ -210,7 +213,7 @@ impl Session {
             local: None,
             peer: None,
             since: None,
-            conns: Vec::new(),
+            conns: BTreeMap::new(),
             closed: Totals::default(),
             baseline: Totals::default(),
             conn_baselines: HashMap::new(),
@@ -244,7 +247,7 @@ impl Session {
     /// Everything since the socket was created (or since the last reset).
     pub fn totals(&self) -> Totals {
         let mut totals = self.closed;
-        for row in &self.conns {
+        for row in self.conns.values() {
             totals.add(Totals::of(&row.info.counters));
         }
         totals.since(self.baseline)
@@ -262,7 +265,7 @@ impl Session {
     /// Zeroes the shown counters and rates.
     pub fn reset_counters(&mut self) {
         self.baseline.add(self.totals());
-        for row in &self.conns {
+        for row in self.conns.values() {
             self.conn_baselines
                 .insert(row.info.conn, Totals::of(&row.info.counters));
         }
@@ -270,18 +273,31 @@ impl Session {
     }
 
     fn peer_of(&self, conn: ConnId) -> Option<SocketAddr> {
-        self.conns
-            .iter()
-            .find(|c| c.info.conn == conn)
-            .map(|c| c.info.peer)
+        self.conns.get(&conn).map(|c| c.info.peer)
+    }
+
+    /// True when some connection takes sends: open, and not being closed.
+    fn has_open_conn(&self) -> bool {
+        self.state.is_active() && self.conns.values().any(|c| !c.closing)
     }
 
     /// Where a send goes now; `None` when there is no connection to send to.
     pub fn send_target(&self) -> Option<Target> {
         match self.target {
-            Target::All if !self.conns.is_empty() => Some(Target::All),
-            Target::One(conn) if self.peer_of(conn).is_some() => Some(Target::One(conn)),
+            Target::All if self.has_open_conn() => Some(Target::All),
+            Target::One(conn)
+                if self.state.is_active() && self.conns.get(&conn).is_some_and(|c| !c.closing) =>
+            {
+                Some(Target::One(conn))
+            }
             _ => None,
+        }
+    }
+
+    /// Marks a connection the user closed, so nothing more is offered to send to it.
+    pub fn mark_closing(&mut self, conn: ConnId) {
+        if let Some(row) = self.conns.get_mut(&conn) {
+            row.closing = true;
         }
     }
 
@@ -289,7 +305,7 @@ impl Session {
     pub fn cannot_send_reason(&self) -> Option<&'static str> {
         if self.send_target().is_some() {
             None
-        } else if self.conns.is_empty() {
+        } else if !self.has_open_conn() {
             Some(if self.is_server() {
                 "No client is connected."
             } else {
@@ -356,7 +372,14 @@ impl Session {
                     self.peer = Some(info.peer);
                     self.since = Some(time);
                 }
-                self.conns.push(ConnRow { info, since: time });
+                self.conns.insert(
+                    info.conn,
+                    ConnRow {
+                        info,
+                        since: time,
+                        closing: false,
+                    },
+                );
             }
             EventKind::Received { conn, data } => {
                 let peer = self.peer_of(conn);
@@ -477,10 +500,9 @@ impl Session {
     }
 
     fn closed(&mut self, time: DateTime<Local>, conn: ConnId, reason: CloseReason, unsent: u64) {
-        let Some(index) = self.conns.iter().position(|c| c.info.conn == conn) else {
+        let Some(row) = self.conns.remove(&conn) else {
             return;
         };
-        let row = self.conns.remove(index);
         let final_totals = Totals::of(&row.info.counters);
         self.closed.add(final_totals);
         self.conn_baselines.remove(&conn);

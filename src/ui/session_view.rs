@@ -8,7 +8,8 @@ use super::app::Shared;
 use super::session::{Kind, Session, State};
 use super::sessions_panel::status_dot_ui;
 use super::{composer, format, log_view};
-use crate::engine::{CloseHow, Command, Engine, SessionId, Target};
+use crate::engine::{CloseHow, Command, ConnId, Engine, SessionId, Target};
+use egui_extras::{Column, TableBuilder};
 
 /// What the view asks of the app (things that change the session list).
 pub enum Action {
@@ -168,61 +169,82 @@ fn clients_ui(ui: &mut egui::Ui, session: &mut Session, engine: &Engine) {
                 conn,
                 how: CloseHow::Graceful,
             });
+            session.mark_closing(conn);
+            session.selected_conn = None;
         }
     });
     if session.conns.is_empty() {
         ui.weak("No client connected yet.");
         return;
     }
-    egui::ScrollArea::vertical()
-        .id_salt("clients")
-        .max_height(140.0)
-        .show(ui, |ui| {
-            egui::Grid::new("clients_table")
-                .striped(true)
-                .num_columns(5)
-                .show(ui, |ui| {
-                    for heading in [
-                        "Peername",
-                        "Sockname",
-                        "Connected since",
-                        "In (msgs)",
-                        "Out (msgs)",
-                    ] {
-                        ui.strong(heading);
-                    }
-                    ui.end_row();
-                    let rows: Vec<_> = session
-                        .conns
-                        .iter()
-                        .map(|row| (row.clone(), session.conn_totals(row)))
-                        .collect();
-                    for (row, totals) in &rows {
-                        let conn = row.info.conn;
-                        let selected = session.selected_conn == Some(conn);
-                        if ui
-                            .selectable_label(selected, row.info.peer.to_string())
-                            .clicked()
-                        {
-                            session.selected_conn = if selected { None } else { Some(conn) };
-                            if !selected {
-                                session.target = Target::One(conn);
-                            }
+    // Only the visible rows are laid out: a server may hold thousands of clients.
+    let ids: Vec<ConnId> = session.conns.keys().copied().collect();
+    let row_height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
+    TableBuilder::new(ui)
+        .id_salt(("clients", session.id.0))
+        .striped(true)
+        .max_scroll_height(140.0)
+        .column(Column::auto().at_least(170.0))
+        .column(Column::auto().at_least(150.0))
+        .column(Column::auto().at_least(100.0))
+        .column(Column::auto().at_least(110.0))
+        .column(Column::remainder().at_least(110.0))
+        .header(row_height, |mut header| {
+            for heading in [
+                "Peername",
+                "Sockname",
+                "Connected since",
+                "In (msgs)",
+                "Out (msgs)",
+            ] {
+                header.col(|ui| {
+                    ui.strong(heading);
+                });
+            }
+        })
+        .body(|body| {
+            body.rows(row_height, ids.len(), |mut table_row| {
+                let conn = ids[table_row.index()];
+                let Some(row) = session.conns.get(&conn) else {
+                    return;
+                };
+                let (peer, local, since, closing) =
+                    (row.info.peer, row.info.local, row.since, row.closing);
+                let totals = session.conn_totals(row);
+                let selected = session.selected_conn == Some(conn);
+                table_row.col(|ui| {
+                    let text = if closing {
+                        format!("{peer} (closing)")
+                    } else {
+                        peer.to_string()
+                    };
+                    if ui.selectable_label(selected, text).clicked() {
+                        session.selected_conn = if selected { None } else { Some(conn) };
+                        if !selected {
+                            session.target = Target::One(conn);
                         }
-                        ui.label(row.info.local.to_string());
-                        ui.label(format::clock(&row.since));
-                        ui.label(format!(
-                            "{} ({})",
-                            format::bytes(totals.bytes_in),
-                            totals.messages_in
-                        ));
-                        ui.label(format!(
-                            "{} ({})",
-                            format::bytes(totals.bytes_out),
-                            totals.messages_out
-                        ));
-                        ui.end_row();
                     }
                 });
+                table_row.col(|ui| {
+                    ui.label(local.to_string());
+                });
+                table_row.col(|ui| {
+                    ui.label(format::clock(&since));
+                });
+                table_row.col(|ui| {
+                    ui.label(format!(
+                        "{} ({})",
+                        format::bytes(totals.bytes_in),
+                        totals.messages_in
+                    ));
+                });
+                table_row.col(|ui| {
+                    ui.label(format!(
+                        "{} ({})",
+                        format::bytes(totals.bytes_out),
+                        totals.messages_out
+                    ));
+                });
+            });
         });
 }

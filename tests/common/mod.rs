@@ -122,3 +122,26 @@ pub fn check_header(header: &str, sender: SocketAddr) {
     let skew = (now - time).num_seconds().abs();
     assert!(skew <= 5, "header time {stamp} is {skew} s from now");
 }
+
+/// A listener whose accept queue is full, so a new connection attempt waits in SYN-SENT.
+pub fn unanswering_listener() -> (
+    socket2::Socket,
+    std::net::SocketAddr,
+    Vec<std::net::TcpStream>,
+) {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    let any_port: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    socket.bind(&any_port.into()).unwrap();
+    socket.listen(0).unwrap();
+    let addr = socket.local_addr().unwrap().as_socket().unwrap();
+    let mut fillers = Vec::new();
+    loop {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+            Ok(stream) => fillers.push(stream),
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => break,
+            Err(e) => panic!("filling the accept queue: {e}"),
+        }
+        assert!(fillers.len() < 16, "the accept queue never filled");
+    }
+    (socket, addr, fillers)
+}
