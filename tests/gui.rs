@@ -461,6 +461,15 @@ fn filter_hides_rows_by_direction_and_text() {
         .click();
     harness.run_ok();
     assert!(!shows_text(&harness, "alpha") && shows_text(&harness, "listening on"));
+    harness
+        .get_by_role_and_label(Role::CheckBox, "recv")
+        .click();
+    harness.run_ok();
+    // In hex view, hex finds the bytes it names: 62 65 is "be".
+    choose(&mut harness, "Show data as", "Hex");
+    set_field(&mut harness, Role::TextInput, "Filter", "62 65");
+    wait_for_text(&mut harness, "1 of 4 rows match");
+    assert!(shows_text(&harness, "62 65 74 61"));
 }
 
 #[test]

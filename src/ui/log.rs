@@ -8,6 +8,8 @@ use std::net::SocketAddr;
 use chrono::{DateTime, Local};
 use serde::{Deserialize, Serialize};
 
+use crate::payload::{TextEncoding, parse_escaped, parse_hex};
+
 /// Rows kept per socket before the oldest are dropped.
 pub const MAX_ROWS: usize = 1_000_000;
 /// Payload bytes kept per socket before the oldest rows are dropped.
@@ -145,8 +147,12 @@ impl Log {
 pub struct Filter {
     /// One bit per [`Direction`].
     directions: u8,
-    /// Case-insensitive text to look for in the data or the peer address.
+    /// Text to look for in the data or the peer address; see [`Filter::matcher`].
     pub text: String,
+    /// The socket's encoding, so text typed here finds bytes the way the log shows them.
+    pub encoding: TextEncoding,
+    /// The log shows hex, so hex typed here (`0d 0a`) finds those bytes too.
+    pub hex: bool,
 }
 
 impl Default for Filter {
@@ -154,6 +160,8 @@ impl Default for Filter {
         Filter {
             directions: 0b1111,
             text: String::new(),
+            encoding: TextEncoding::Utf8,
+            hex: false,
         }
     }
 }
@@ -175,25 +183,82 @@ impl Filter {
         self.directions == 0b1111 && self.text.is_empty()
     }
 
+    /// The byte patterns a row's data may contain to match: the text as typed and in the
+    /// socket's encoding (ASCII case ignored), with escapes as the log shows them (`\r\n`,
+    /// `\xff`), and as hex bytes when the log shows hex.
+    pub fn matcher(&self) -> Matcher {
+        let mut patterns: Vec<Pattern> = Vec::new();
+        let mut add = |bytes: Vec<u8>, ignore_case: bool| {
+            if !bytes.is_empty() && !patterns.iter().any(|p| p.bytes == bytes) {
+                patterns.push(Pattern { bytes, ignore_case });
+            }
+        };
+        add(self.text.as_bytes().to_vec(), true);
+        if let Ok(encoded) = self.encoding.encode(&self.text, 1) {
+            add(encoded, true);
+        }
+        if self.text.contains('\\')
+            && let Ok(unescaped) = parse_escaped(&self.text, self.encoding)
+        {
+            add(unescaped, true);
+        }
+        if self.hex
+            && let Ok(bytes) = parse_hex(&self.text)
+        {
+            add(bytes, false);
+        }
+        let address = self.text.as_bytes();
+        Matcher {
+            directions: self.directions,
+            everything: self.text.is_empty(),
+            patterns,
+            // Formatting the address costs more than the search: only when it could match.
+            address: could_be_in_address(address).then(|| address.to_vec()),
+        }
+    }
+}
+
+/// A [`Filter`] prepared for testing many rows.
+#[derive(Debug)]
+pub struct Matcher {
+    directions: u8,
+    everything: bool,
+    patterns: Vec<Pattern>,
+    address: Option<Vec<u8>>,
+}
+
+#[derive(Debug)]
+struct Pattern {
+    bytes: Vec<u8>,
+    ignore_case: bool,
+}
+
+impl Matcher {
     pub fn matches(&self, row: &LogRow) -> bool {
-        if !self.shows(row.direction) {
+        if self.directions & row.direction.bit() == 0 {
             return false;
         }
-        let needle = self.text.as_bytes();
-        needle.is_empty()
-            || contains_ignore_ascii_case(&row.data, needle)
-            // Formatting the address costs more than the search: only when it could match.
-            || (could_be_in_address(needle)
-                && row.peer.is_some_and(|p| {
-                    contains_ignore_ascii_case(p.to_string().as_bytes(), needle)
-                }))
+        self.everything
+            || self.patterns.iter().any(|p| {
+                if p.ignore_case {
+                    contains_ignore_ascii_case(&row.data, &p.bytes)
+                } else {
+                    contains(&row.data, &p.bytes)
+                }
+            })
+            || self.address.as_ref().is_some_and(|needle| {
+                row.peer.is_some_and(|peer| {
+                    contains_ignore_ascii_case(peer.to_string().as_bytes(), needle)
+                })
+            })
     }
 }
 
 fn could_be_in_address(needle: &[u8]) -> bool {
-    needle
-        .iter()
-        .all(|b| b.is_ascii_hexdigit() || matches!(b, b'.' | b':' | b'[' | b']'))
+    !needle.is_empty()
+        && needle
+            .iter()
+            .all(|b| b.is_ascii_hexdigit() || matches!(b, b'.' | b':' | b'[' | b']'))
 }
 
 fn contains_ignore_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
@@ -203,6 +268,10 @@ fn contains_ignore_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
             .any(|window| window.eq_ignore_ascii_case(needle))
 }
 
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.len() <= haystack.len() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
 /// Rows examined per call to [`FilteredRows::update`], so that a new filter over a full log
 /// is applied over a few frames instead of freezing one.
 pub const FILTER_ROWS_PER_FRAME: u64 = 100_000;
@@ -210,7 +279,7 @@ pub const FILTER_ROWS_PER_FRAME: u64 = 100_000;
 /// The rows matching a filter, kept up to date incrementally as rows come and go.
 #[derive(Debug, Default)]
 pub struct FilteredRows {
-    filter: Option<Filter>,
+    filter: Option<(Filter, Matcher)>,
     generation: u64,
     /// Matching row numbers, oldest first.
     matches: VecDeque<u64>,
@@ -221,8 +290,10 @@ impl FilteredRows {
     /// Brings the matches up to date with `log` and `filter`, examining at most `budget`
     /// rows; returns false while rows remain to examine.
     pub fn update(&mut self, log: &Log, filter: &Filter, budget: u64) -> bool {
-        if self.filter.as_ref() != Some(filter) || self.generation != log.generation() {
-            self.filter = Some(filter.clone());
+        if self.filter.as_ref().map(|(f, _)| f) != Some(filter)
+            || self.generation != log.generation()
+        {
+            self.filter = Some((filter.clone(), filter.matcher()));
             self.generation = log.generation();
             self.matches.clear();
             self.scanned_to = log.first_seq();
@@ -236,8 +307,11 @@ impl FilteredRows {
         }
         let start = self.scanned_to.max(log.first_seq());
         let end = log.end_seq().min(start.saturating_add(budget));
+        let Some((_, matcher)) = &self.filter else {
+            return true;
+        };
         for seq in start..end {
-            if log.by_seq(seq).is_some_and(|row| filter.matches(row)) {
+            if log.by_seq(seq).is_some_and(|row| matcher.matches(row)) {
                 self.matches.push_back(seq);
             }
         }
@@ -313,9 +387,57 @@ mod tests {
             text: text.into(),
             ..Filter::default()
         };
-        assert!(filter(":5000").matches(&entry));
-        assert!(filter("DATA").matches(&entry));
-        assert!(!filter("port").matches(&entry));
+        assert!(filter(":5000").matcher().matches(&entry));
+        assert!(filter("DATA").matcher().matches(&entry));
+        assert!(!filter("port").matcher().matches(&entry));
+    }
+
+    #[test]
+    fn finds_bytes_the_way_the_log_shows_them() {
+        let gbk = row(Direction::Received, b"\xc4\xe3\xba\xc3 ok\r\n");
+        let filter = |text: &str, encoding: TextEncoding, hex: bool| Filter {
+            text: text.into(),
+            encoding,
+            hex,
+            ..Filter::default()
+        };
+        assert!(
+            filter("你好", TextEncoding::Gbk, false)
+                .matcher()
+                .matches(&gbk)
+        );
+        assert!(
+            !filter("你好", TextEncoding::Utf8, false)
+                .matcher()
+                .matches(&gbk)
+        );
+        assert!(
+            filter("OK\\r\\n", TextEncoding::Gbk, false)
+                .matcher()
+                .matches(&gbk)
+        );
+        assert!(
+            filter("0d 0a", TextEncoding::Utf8, true)
+                .matcher()
+                .matches(&gbk)
+        );
+        assert!(
+            filter("C4E3", TextEncoding::Utf8, true)
+                .matcher()
+                .matches(&gbk)
+        );
+        assert!(
+            !filter("0d 0a", TextEncoding::Utf8, false)
+                .matcher()
+                .matches(&gbk),
+            "hex is read as hex only when the log shows hex"
+        );
+        assert!(
+            !filter("4F 4B", TextEncoding::Utf8, true)
+                .matcher()
+                .matches(&gbk),
+            "hex bytes match exactly, not ignoring case"
+        );
     }
 
     #[test]

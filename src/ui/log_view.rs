@@ -23,6 +23,9 @@ pub fn log_view_ui(ui: &mut egui::Ui, session: &mut Session, shared: &mut Shared
     toolbar_ui(ui, session, shared);
     let display = shared.saved.options.display;
     let encoding = session.encoding;
+    // Typed text finds bytes the way they are shown.
+    session.filter.encoding = encoding;
+    session.filter.hex = display != DisplayMode::Text;
     let everything = session.filter.is_everything();
     let shown_rows = if everything {
         session.log.len()
@@ -161,7 +164,11 @@ fn toolbar_ui(ui: &mut egui::Ui, session: &mut Session, shared: &mut Shared) {
                 .hint_text("text or address")
                 .desired_width(120.0),
         )
-        .labelled_by(label.id);
+        .labelled_by(label.id)
+        .on_hover_text(
+            "Finds text in the socket's encoding, escapes as shown (\\r\\n, \\xff), \
+             hex bytes when the log shows hex (0d 0a), or part of a peer address",
+        );
         ui.separator();
         let dialog_free = !shared.dialogs.is_open();
         if ui
