@@ -12,6 +12,7 @@ use eframe::egui::accesskit::Role;
 use eframe::egui::{Key, Modifiers};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
+use socklab::payload::TextEncoding;
 use socklab::ui::SocklabApp;
 use socklab::ui::persist::Saved;
 use socklab::ui::session::State;
@@ -519,6 +520,7 @@ fn sockets_history_and_presets_survive_a_restart() {
     let server = harness.state().sessions()[0].local.unwrap();
     let mut client = stream(server);
     wait_for_text(&mut harness, "Connected clients (1)");
+    choose(&mut harness, "Encoding", "Big5");
     set_field(
         &mut harness,
         Role::MultilineTextInput,
@@ -540,13 +542,18 @@ fn sockets_history_and_presets_survive_a_restart() {
         .build_eframe(move |cc| SocklabApp::new(&cc.egui_ctx, saved).expect("engine starts"));
     harness.run_ok();
     assert!(
-        shows_text(&harness, "127.0.0.1:0 (chat)"),
+        shows_text(&harness, "127.0.0.1:0 (chat), stopped"),
         "the server is listed"
     );
     assert_eq!(
         harness.state().sessions()[0].state,
         State::Stopped,
         "restored stopped"
+    );
+    assert_eq!(
+        harness.state().sessions()[0].encoding,
+        TextEncoding::Big5,
+        "with its encoding"
     );
     click(&mut harness, "Presets");
     harness

@@ -372,3 +372,43 @@ fn absurd_timeouts_and_intervals_do_not_panic_the_engine() {
     engine.send(session, Target::All, b"still alive");
     assert_eq!(read_exact(&mut client, 11), b"still alive");
 }
+
+#[test]
+fn a_capture_set_before_the_socket_starts_records_from_the_first_connection() {
+    let path = temp_path("early-capture.bin");
+    let engine = engine();
+    // A socket restored from the last run: it has an id but has not started yet.
+    let session = engine.new_session_id();
+    engine.execute(Command::Capture {
+        session,
+        path: Some(path.clone()),
+    });
+    engine.execute(Command::Listen {
+        session,
+        addr: "127.0.0.1:0".into(),
+        options: socklab::engine::ServerOptions { chat: false },
+    });
+    let addr = wait_for(&engine, |e| match &e.kind {
+        EventKind::Listening { local } => Some(*local),
+        EventKind::Error { message } => panic!("{message}"),
+        _ => None,
+    });
+    let mut sender = client(addr);
+    connected(&engine);
+    sender.write_all(b"first bytes").unwrap();
+    drop(sender);
+    wait_for(&engine, |e| {
+        matches!(e.kind, EventKind::Closed { .. }).then_some(())
+    });
+    engine.execute(Command::Capture {
+        session,
+        path: None,
+    });
+    let bytes = wait_for(&engine, |e| match &e.kind {
+        EventKind::CaptureStopped { bytes, .. } => Some(*bytes),
+        _ => None,
+    });
+    assert_eq!(bytes, 11);
+    assert_eq!(std::fs::read(&path).unwrap(), b"first bytes");
+    std::fs::remove_file(path).unwrap();
+}

@@ -97,6 +97,25 @@ struct Session {
     missed: Missed,
 }
 
+impl Session {
+    /// A session that has not started anything yet.
+    fn idle() -> Self {
+        Session {
+            role: Role::Client {
+                connecting: None,
+                timeout: Duration::ZERO,
+            },
+            members: HashSet::new(),
+            attempt: 0,
+            resolving: false,
+            repeat: None,
+            transfers: Vec::new(),
+            capture: None,
+            missed: Missed::default(),
+        }
+    }
+}
+
 /// Events left out while the owner was behind, reported as counts once it catches up.
 #[derive(Default)]
 struct Missed {
@@ -405,19 +424,7 @@ impl Reactor {
 
     /// Creates or resets the session's state for a new Listen/Connect.
     fn begin_attempt(&mut self, session: SessionId, role: Role) -> u64 {
-        let entry = self.sessions.entry(session).or_insert(Session {
-            role: Role::Client {
-                connecting: None,
-                timeout: Duration::ZERO,
-            },
-            members: HashSet::new(),
-            attempt: 0,
-            resolving: false,
-            repeat: None,
-            transfers: Vec::new(),
-            capture: None,
-            missed: Missed::default(),
-        });
+        let entry = self.sessions.entry(session).or_insert_with(Session::idle);
         entry.role = role;
         entry.attempt += 1;
         entry.attempt
@@ -1436,17 +1443,16 @@ impl Reactor {
     }
 
     fn set_capture(&mut self, session: SessionId, path: Option<PathBuf>) {
-        let Some(s) = self.sessions.get_mut(&session) else {
-            if path.is_some() {
-                self.error(session, "cannot capture: no such socket".into());
+        let Some(path) = path else {
+            // Dropping the sender lets the writer flush, close the file and report.
+            if let Some(s) = self.sessions.get_mut(&session) {
+                s.capture = None;
             }
             return;
         };
-        // Dropping the sender lets the writer flush, close the file and report.
+        // A socket not started yet may capture from its first connection on.
+        let s = self.sessions.entry(session).or_insert_with(Session::idle);
         s.capture = None;
-        let Some(path) = path else {
-            return;
-        };
         let id = self.next_capture;
         self.next_capture += 1;
         let answer = self.inbox_tx.clone();

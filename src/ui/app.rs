@@ -74,7 +74,10 @@ impl SocklabApp {
                 } else {
                     Kind::Client
                 };
-                Session::restored(engine.new_session_id(), kind, socket.addr.clone())
+                let mut session =
+                    Session::restored(engine.new_session_id(), kind, socket.addr.clone());
+                session.encoding = socket.encoding;
+                session
             })
             .collect::<Vec<_>>();
         let (notices_tx, notices_rx) = crossbeam_channel::unbounded();
@@ -113,6 +116,7 @@ impl SocklabApp {
                 server: s.is_server(),
                 chat: matches!(s.kind, Kind::Server { chat: true }),
                 addr: s.addr.clone(),
+                encoding: s.encoding,
             })
             .collect();
         saved.options.form_addr = self.form.addr.clone();

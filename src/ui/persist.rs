@@ -9,6 +9,8 @@ use crate::payload::{LineEnding, PayloadFormat, TextEncoding};
 pub const STORAGE_KEY: &str = "socklab";
 /// Sent payloads remembered, newest first.
 pub const MAX_HISTORY: usize = 50;
+/// Longer payloads are sent but not remembered: the history is saved every few seconds.
+pub const MAX_HISTORY_TEXT: usize = 16 * 1024;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -20,10 +22,24 @@ pub struct Saved {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SavedSocket {
     pub server: bool,
     pub chat: bool,
     pub addr: String,
+    /// How the socket's text is typed and shown.
+    pub encoding: TextEncoding,
+}
+
+impl Default for SavedSocket {
+    fn default() -> Self {
+        SavedSocket {
+            server: true,
+            chat: false,
+            addr: String::new(),
+            encoding: TextEncoding::Utf8,
+        }
+    }
 }
 
 /// A payload as the composer holds it, so loading it restores exactly what was typed.
@@ -93,6 +109,9 @@ impl Default for Options {
 impl Saved {
     /// Remembers a sent payload at the top of the history, without duplicates.
     pub fn remember(&mut self, payload: SavedPayload) {
+        if payload.text.len() > MAX_HISTORY_TEXT {
+            return;
+        }
         self.history.retain(|p| p != &payload);
         self.history.insert(0, payload);
         self.history.truncate(MAX_HISTORY);
@@ -128,6 +147,7 @@ mod tests {
             saved.remember(payload(&i.to_string()));
         }
         saved.remember(payload("3"));
+        saved.remember(payload(&"f".repeat(MAX_HISTORY_TEXT + 1)));
         assert_eq!(saved.history.len(), MAX_HISTORY);
         assert_eq!(saved.history[0].text, "3");
         assert_eq!(saved.history.iter().filter(|p| p.text == "3").count(), 1);
@@ -140,6 +160,7 @@ mod tests {
             server: true,
             chat: true,
             addr: "127.0.0.1:0".into(),
+            encoding: TextEncoding::Big5,
         });
         saved.save_preset("ping", payload("01 02"));
         saved.save_preset("ping", payload("03"));
@@ -151,5 +172,8 @@ mod tests {
             ron::from_str::<Saved>("(history: [])").unwrap().options,
             Options::default()
         );
+        let older =
+            ron::from_str::<Saved>("(sockets: [(server: false, chat: false, addr: \"h:1\")])");
+        assert_eq!(older.unwrap().sockets[0].encoding, TextEncoding::Utf8);
     }
 }

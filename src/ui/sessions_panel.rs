@@ -72,8 +72,21 @@ pub fn sessions_panel_ui(ui: &mut egui::Ui, app: &mut SocklabApp) {
 fn session_entry_ui(ui: &mut egui::Ui, session: &Session, selected: bool) -> egui::Response {
     ui.horizontal(|ui| {
         status_dot_ui(ui, session.state.colour(ui.visuals()));
-        ui.selectable_label(selected, entry_text(session))
-            .on_hover_text(format!("state: {}", session.state.label()))
+        let text = entry_text(session);
+        let state = session.state.label();
+        let response = ui
+            .selectable_label(selected, &text)
+            .on_hover_text(format!("state: {state}"));
+        // The dot's colour says the state on screen; screen readers get it in the name.
+        response.widget_info(|| {
+            egui::WidgetInfo::selected(
+                egui::accesskit::Role::Button,
+                true,
+                selected,
+                format!("{text}, {state}"),
+            )
+        });
+        response
     })
     .inner
 }
