@@ -583,6 +583,7 @@ fn logview(rows: usize) {
     let before = rss_kib("self");
     let time = chrono::Local::now();
     for i in 0..rows {
+        let data = format!("row {i:08} payload 0123456789\r\n");
         session.log.push(LogRow {
             time,
             direction: if i % 2 == 0 {
@@ -591,9 +592,7 @@ fn logview(rows: usize) {
                 Direction::Sent
             },
             peer: Some(peer),
-            data: format!("row {i:08} payload 0123456789\r\n")
-                .into_bytes()
-                .into_boxed_slice(),
+            data: data.as_bytes(),
         });
     }
     let after = rss_kib("self");
@@ -661,6 +660,11 @@ fn flood(duration: Duration) {
     stop.store(true, Ordering::Relaxed);
     let elapsed = start.elapsed();
     let received = app.sessions()[0].totals().bytes_in;
+    // The flooder may be blocked in a write: keep taking events until it has finished it.
+    while !flooder.is_finished() {
+        frame(&ctx, &mut app, t);
+        t += 1.0 / 60.0;
+    }
     flooder.join().unwrap();
     let (w50, w99) = frame_stats(wall.clone());
     let (c50, c99) = frame_stats(cpu);

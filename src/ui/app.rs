@@ -230,7 +230,7 @@ impl SocklabApp {
         let Some(s) = self.sessions.iter().find(|s| s.id == session) else {
             return;
         };
-        let rows: Vec<_> = s.log.iter().cloned().collect();
+        let rows = s.log.snapshot();
         let encoding = s.encoding;
         let notices = self.notices_tx.clone();
         let _ = std::thread::Builder::new()
@@ -239,7 +239,7 @@ impl SocklabApp {
                 let format = ExportFormat::for_path(&path);
                 let result = std::fs::File::create(&path).and_then(|file| {
                     let mut out = std::io::BufWriter::new(file);
-                    log_export::write_log(&rows, &mut out, format, encoding)
+                    log_export::write_log(rows.iter(), &mut out, format, encoding)
                 });
                 let text = match result {
                     Ok(()) => format!("log saved to {} ({} rows)", path.display(), rows.len()),

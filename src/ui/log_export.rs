@@ -24,8 +24,8 @@ impl ExportFormat {
 }
 
 /// Writes every row: time, direction, peer, size, text (in `encoding`, escaped) and hex.
-pub fn write_log(
-    rows: &[LogRow],
+pub fn write_log<'a>(
+    rows: impl IntoIterator<Item = LogRow<'a>>,
     out: &mut impl Write,
     format: ExportFormat,
     encoding: TextEncoding,
@@ -39,14 +39,14 @@ pub fn write_log(
         let (size, text, hex) = if row.direction == Direction::System {
             (
                 String::new(),
-                String::from_utf8_lossy(&row.data).into_owned(),
+                String::from_utf8_lossy(row.data).into_owned(),
                 String::new(),
             )
         } else {
             (
                 row.data.len().to_string(),
-                encoding.decode_for_display(&row.data),
-                hex_dump(&row.data),
+                encoding.decode_for_display(row.data),
+                hex_dump(row.data),
             )
         };
         match format {
@@ -88,23 +88,29 @@ mod tests {
                 time,
                 direction: Direction::Received,
                 peer: Some("127.0.0.1:5000".parse().unwrap()),
-                data: b"a,\"b\"\r\n\xff".to_vec().into(),
+                data: b"a,\"b\"\r\n\xff",
             },
             LogRow {
                 time,
                 direction: Direction::System,
                 peer: None,
-                data: b"listening".to_vec().into(),
+                data: b"listening",
             },
         ];
         let mut text = Vec::new();
-        write_log(&rows, &mut text, ExportFormat::Text, TextEncoding::Utf8).unwrap();
+        write_log(
+            rows.clone(),
+            &mut text,
+            ExportFormat::Text,
+            TextEncoding::Utf8,
+        )
+        .unwrap();
         assert_eq!(
             String::from_utf8(text).unwrap(),
             "2026-11-26 14:03:05.000 recv  127.0.0.1:5000 8 a,\"b\"\\r\\n\\xff\n2026-11-26 14:03:05.000 info  listening\n"
         );
         let mut csv = Vec::new();
-        write_log(&rows, &mut csv, ExportFormat::Csv, TextEncoding::Utf8).unwrap();
+        write_log(rows, &mut csv, ExportFormat::Csv, TextEncoding::Utf8).unwrap();
         let csv = String::from_utf8(csv).unwrap();
         assert_eq!(
             csv.lines().nth(1).unwrap(),

@@ -116,14 +116,14 @@ pub fn log_view_ui(ui: &mut egui::Ui, session: &mut Session, shared: &mut Shared
                         {
                             return;
                         }
-                        let text = cell_text(entry, mode, encoding, SHOWN_BYTES);
+                        let text = cell_text(&entry, mode, encoding, SHOWN_BYTES);
                         ui.add(
                             egui::Label::new(egui::RichText::new(text).monospace().color(colour))
                                 .truncate(),
                         )
                         .on_hover_ui(|ui| {
                             ui.set_max_width(640.0);
-                            ui.monospace(cell_text(entry, mode, encoding, HOVER_BYTES));
+                            ui.monospace(cell_text(&entry, mode, encoding, HOVER_BYTES));
                         });
                     });
                 }
@@ -230,13 +230,13 @@ fn direction_colour(direction: Direction, visuals: &egui::Visuals) -> egui::Colo
 
 /// A row's data as one line in `mode`, at most `limit` bytes of it.
 pub fn cell_text(
-    entry: &LogRow,
+    entry: &LogRow<'_>,
     mode: DisplayMode,
     encoding: TextEncoding,
     limit: usize,
 ) -> String {
     if entry.direction == Direction::System {
-        return String::from_utf8_lossy(&entry.data).into_owned();
+        return String::from_utf8_lossy(entry.data).into_owned();
     }
     let shown = &entry.data[..entry.data.len().min(limit)];
     let mut text = match mode {

@@ -383,12 +383,8 @@ impl Session {
             }
             EventKind::Received { conn, data } => {
                 let peer = self.peer_of(conn);
-                self.log.push(LogRow {
-                    time,
-                    direction: Direction::Received,
-                    peer,
-                    data: data.into_boxed_slice(),
-                });
+                self.log
+                    .push_owned(time, Direction::Received, peer, data);
             }
             EventKind::Sent { conn, data } => {
                 let peer = self.peer_of(conn);
@@ -396,15 +392,13 @@ impl Session {
                     time,
                     direction: Direction::Sent,
                     peer,
-                    data: Box::from(&*data),
+                    data: &data,
                 });
             }
-            EventKind::ChatLine { peer, line, .. } => self.log.push(LogRow {
-                time,
-                direction: Direction::Relayed,
-                peer: Some(peer),
-                data: line.into_boxed_slice(),
-            }),
+            EventKind::ChatLine { peer, line, .. } => {
+                self.log
+                    .push_owned(time, Direction::Relayed, Some(peer), line);
+            }
             EventKind::LinesUnreported { count } => self.log.system(
                 time,
                 None,
