@@ -173,6 +173,26 @@ fn server_by_clicking_shows_clients_logs_data_sends_and_kicks() {
 }
 
 #[test]
+fn after_start_again_sends_go_to_all_clients_not_a_stale_choice() {
+    let mut harness = app();
+    let first = server_with_a_client(&mut harness);
+    let first_peer = first.local_addr().unwrap().to_string();
+    choose(&mut harness, "Send to", &first_peer);
+    click(&mut harness, "Stop");
+    click(&mut harness, "Start again");
+    run_until(&mut harness, "the restart", |h| {
+        h.state().sessions()[0].state == State::Listening
+    });
+    let local = harness.state().sessions()[0].local.unwrap();
+    let mut again = stream(local);
+    wait_for_text(&mut harness, "Connected clients (1)");
+    choose(&mut harness, "Line ending", "None");
+    set_field(&mut harness, Role::MultilineTextInput, "Message", "hi");
+    click(&mut harness, "Send");
+    assert_eq!(read_exact(&mut again, 2), b"hi");
+}
+
+#[test]
 fn ctrl_enter_sends_to_the_chosen_client_only() {
     let mut harness = app();
     let mut first = server_with_a_client(&mut harness);

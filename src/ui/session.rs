@@ -331,6 +331,9 @@ impl Session {
         match kind {
             EventKind::Listening { local } => {
                 self.state = State::Listening;
+                // Clients of an earlier run are gone; a target picked among them would be stale.
+                self.target = Target::All;
+                self.selected_conn = None;
                 self.ever_started = true;
                 self.local = Some(local);
                 self.since = Some(time);
