@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::io::{self, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
@@ -74,11 +74,7 @@ fn read_file(path: &PathBuf, tx: &Sender<FileChunk>, wake: &dyn Fn()) {
     let mut file = match File::open(path) {
         Ok(file) => file,
         Err(e) => {
-            send(FileChunk::Failed(format!(
-                "cannot open {}: {}",
-                path.display(),
-                describe_io_error(&e)
-            )));
+            send(failure("open", path, &e));
             return;
         }
     };
@@ -93,11 +89,7 @@ fn read_file(path: &PathBuf, tx: &Sender<FileChunk>, wake: &dyn Fn()) {
         let chunk = match read_chunk(&mut file) {
             Ok(chunk) => chunk,
             Err(e) => {
-                send(FileChunk::Failed(format!(
-                    "cannot read {}: {}",
-                    path.display(),
-                    describe_io_error(&e)
-                )));
+                send(failure("read", path, &e));
                 return;
             }
         };
@@ -115,6 +107,14 @@ fn read_file(path: &PathBuf, tx: &Sender<FileChunk>, wake: &dyn Fn()) {
             return;
         }
     }
+}
+
+fn failure(doing: &str, path: &Path, error: &io::Error) -> FileChunk {
+    FileChunk::Failed(format!(
+        "cannot {doing} {}: {}",
+        path.display(),
+        describe_io_error(error)
+    ))
 }
 
 /// Reads a whole chunk (fewer, larger writes on the socket); empty at the end of the file.

@@ -775,47 +775,26 @@ mod tests {
     #[test]
     fn finds_bytes_the_way_the_log_shows_them() {
         let gbk = row(Direction::Received, b"\xc4\xe3\xba\xc3 ok\r\n");
-        let filter = |text: &str, encoding: TextEncoding, hex: bool| Filter {
-            text: text.into(),
-            encoding,
-            hex,
-            ..Filter::default()
+        let finds = |text: &str, encoding: TextEncoding, hex: bool| {
+            let filter = Filter {
+                text: text.into(),
+                encoding,
+                hex,
+                ..Filter::default()
+            };
+            filter.matcher().matches(&gbk)
         };
+        assert!(finds("你好", TextEncoding::Gbk, false));
+        assert!(!finds("你好", TextEncoding::Utf8, false));
+        assert!(finds("OK\\r\\n", TextEncoding::Gbk, false));
+        assert!(finds("0d 0a", TextEncoding::Utf8, true));
+        assert!(finds("C4E3", TextEncoding::Utf8, true));
         assert!(
-            filter("你好", TextEncoding::Gbk, false)
-                .matcher()
-                .matches(&gbk)
-        );
-        assert!(
-            !filter("你好", TextEncoding::Utf8, false)
-                .matcher()
-                .matches(&gbk)
-        );
-        assert!(
-            filter("OK\\r\\n", TextEncoding::Gbk, false)
-                .matcher()
-                .matches(&gbk)
-        );
-        assert!(
-            filter("0d 0a", TextEncoding::Utf8, true)
-                .matcher()
-                .matches(&gbk)
-        );
-        assert!(
-            filter("C4E3", TextEncoding::Utf8, true)
-                .matcher()
-                .matches(&gbk)
-        );
-        assert!(
-            !filter("0d 0a", TextEncoding::Utf8, false)
-                .matcher()
-                .matches(&gbk),
+            !finds("0d 0a", TextEncoding::Utf8, false),
             "hex is read as hex only when the log shows hex"
         );
         assert!(
-            !filter("4F 4B", TextEncoding::Utf8, true)
-                .matcher()
-                .matches(&gbk),
+            !finds("4F 4B", TextEncoding::Utf8, true),
             "hex bytes match exactly, not ignoring case"
         );
     }
