@@ -83,6 +83,16 @@ fn choose(harness: &mut Harness<'static, SocklabApp>, combo: &str, option: &str)
     harness.run_ok();
 }
 
+/// The text a combo box shows as chosen.
+fn combo_value(harness: &Harness<'static, SocklabApp>, label: &str) -> String {
+    harness
+        .get_by_role_and_label(Role::ComboBox, label)
+        .accesskit_node()
+        .value()
+        .unwrap_or_default()
+        .to_string()
+}
+
 fn start_server(harness: &mut Harness<'static, SocklabApp>, chat: bool) -> SocketAddr {
     set_field(harness, Role::TextInput, LISTEN_FIELD, "127.0.0.1:0");
     if chat {
@@ -162,7 +172,17 @@ fn server_by_clicking_shows_clients_logs_data_sends_and_kicks() {
         .get_by_role_and_label(Role::Button, peer.as_str())
         .click();
     harness.run_ok();
+    assert_eq!(
+        combo_value(&harness, "Send to"),
+        peer,
+        "the picked row is the target"
+    );
     click(&mut harness, "Kick");
+    assert_eq!(
+        combo_value(&harness, "Send to"),
+        "All clients (0)",
+        "kicking the chosen client sends to all again"
+    );
     assert_eq!(
         read_to_close(&mut client).unwrap(),
         b"",
@@ -179,6 +199,9 @@ fn after_start_again_sends_go_to_all_clients_not_a_stale_choice() {
     let first_peer = first.local_addr().unwrap().to_string();
     choose(&mut harness, "Send to", &first_peer);
     click(&mut harness, "Stop");
+    run_until(&mut harness, "the stop", |h| {
+        h.state().sessions()[0].state == State::Stopped
+    });
     click(&mut harness, "Start again");
     run_until(&mut harness, "the restart", |h| {
         h.state().sessions()[0].state == State::Listening
@@ -290,6 +313,21 @@ fn a_server_with_hundreds_of_clients_lays_out_only_the_visible_rows() {
             .query_by_role_and_label(Role::Button, last.as_str())
             .is_none(),
         "rows out of view are not laid out"
+    );
+}
+
+#[test]
+fn with_a_dozen_clients_every_row_is_reachable() {
+    let mut harness = app();
+    let server = start_server(&mut harness, false);
+    let clients: Vec<TcpStream> = (0..12).map(|_| stream(server)).collect();
+    wait_for_text(&mut harness, "Connected clients (12)");
+    let last = clients[11].local_addr().unwrap().to_string();
+    assert!(
+        harness
+            .query_by_role_and_label(Role::Button, last.as_str())
+            .is_some(),
+        "a row scrolled out of view is still there for Tab and screen readers"
     );
 }
 

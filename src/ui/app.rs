@@ -251,6 +251,10 @@ impl SocklabApp {
 
     /// Captures every received byte of the session to `path` (after the capture dialog).
     pub fn capture_to(&mut self, session: SessionId, path: PathBuf) {
+        // The socket may have been removed while the dialog was open.
+        if !self.sessions.iter().any(|s| s.id == session) {
+            return;
+        }
         self.shared.engine.execute(Command::Capture {
             session,
             path: Some(path),

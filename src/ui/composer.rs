@@ -176,7 +176,10 @@ fn settings_row_ui(ui: &mut egui::Ui, session: &mut Session) {
 
 fn target_ui(ui: &mut egui::Ui, session: &mut Session) {
     let current = match session.target {
-        Target::All => format!("All clients ({})", session.conns.len()),
+        Target::All => format!(
+            "All clients ({})",
+            session.conns.values().filter(|c| !c.closing).count()
+        ),
         Target::One(conn) => session.conns.get(&conn).map_or_else(
             || "(disconnected client)".to_string(),
             |c| c.info.peer.to_string(),
@@ -187,7 +190,8 @@ fn target_ui(ui: &mut egui::Ui, session: &mut Session) {
         .selected_text(current)
         .show_ui(ui, |ui| {
             ui.selectable_value(&mut session.target, Target::All, "All clients");
-            for row in session.conns.values().take(TARGETS_LISTED) {
+            let open = session.conns.values().filter(|row| !row.closing);
+            for row in open.take(TARGETS_LISTED) {
                 ui.selectable_value(
                     &mut session.target,
                     Target::One(row.info.conn),

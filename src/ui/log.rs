@@ -92,6 +92,7 @@ struct RowInChunk {
     time: DateTime<Local>,
     /// Offset in `data`, or index in `large`.
     start: u32,
+    /// Length of a short row (a long row's is its allocation's).
     len: u32,
     peer: u16,
     direction: Direction,
@@ -125,6 +126,7 @@ impl Chunk {
         let row = self.rows.get(index)?;
         let start = row.start as usize;
         let data = if row.large {
+            // The whole allocation: `len` is only meant for short rows.
             self.large.get(start)?
         } else {
             self.data.get(start..start + row.len as usize)?
@@ -230,7 +232,7 @@ impl Log {
         chunk.rows.push(RowInChunk {
             time,
             start: start as u32,
-            len: len as u32,
+            len: if large { 0 } else { len as u32 },
             peer,
             direction,
             large,
@@ -264,7 +266,7 @@ impl Log {
             return;
         };
         let index = (self.first_seq - first.first_seq) as usize;
-        let len = first.chunk.rows.get(index).map_or(0, |r| r.len as usize);
+        let len = first.chunk.row(index).map_or(0, |r| r.data.len());
         let chunk_done = index + 1 >= first.chunk.rows.len();
         self.bytes -= len;
         self.dropped += 1;
@@ -448,13 +450,17 @@ impl Filter {
             }
         };
         add(self.text.as_bytes().to_vec(), true);
+        // Case is ignored only in ASCII patterns: the second byte of a GBK, Big5 or
+        // Shift_JIS character may be an ASCII letter, and folding it finds another character.
         if let Ok(encoded) = self.encoding.encode(&self.text, 1) {
-            add(encoded, true);
+            let ascii = encoded.is_ascii();
+            add(encoded, ascii);
         }
         if self.text.contains('\\')
             && let Ok(unescaped) = parse_escaped(&self.text, self.encoding)
         {
-            add(unescaped, true);
+            let ascii = unescaped.is_ascii();
+            add(unescaped, ascii);
         }
         if self.hex
             && let Ok(bytes) = parse_hex(&self.text)
@@ -797,6 +803,14 @@ mod tests {
             !finds("4F 4B", TextEncoding::Utf8, true),
             "hex bytes match exactly, not ignoring case"
         );
+        // "ア" is 83 41 in Shift_JIS; 83 61 is another character, not a case of it.
+        let other = row(Direction::Received, b"\x83\x61");
+        let filter = Filter {
+            text: "ア".into(),
+            encoding: TextEncoding::ShiftJis,
+            ..Filter::default()
+        };
+        assert!(!filter.matcher().matches(&other));
     }
 
     #[test]

@@ -299,6 +299,13 @@ impl Session {
         if let Some(row) = self.conns.get_mut(&conn) {
             row.closing = true;
         }
+        // The user closed the chosen client themselves: the list says "All clients" again.
+        if self.target == Target::One(conn) {
+            self.target = Target::All;
+        }
+        if self.selected_conn == Some(conn) {
+            self.selected_conn = None;
+        }
     }
 
     /// Why sending is impossible right now, in words for the disabled Send button.

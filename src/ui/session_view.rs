@@ -11,6 +11,9 @@ use super::{composer, format, log_view};
 use crate::engine::{CloseHow, Command, ConnId, Engine, SessionId, Target};
 use egui_extras::{Column, TableBuilder};
 
+/// Up to this many clients, every row of the client table is laid out.
+const CLIENT_ROWS_ALWAYS_LAID_OUT: usize = 200;
+
 /// What the view asks of the app (things that change the session list).
 pub enum Action {
     Remove(SessionId),
@@ -170,7 +173,6 @@ fn clients_ui(ui: &mut egui::Ui, session: &mut Session, engine: &Engine) {
                 how: CloseHow::Graceful,
             });
             session.mark_closing(conn);
-            session.selected_conn = None;
         }
     });
     if session.conns.is_empty() {
@@ -202,8 +204,8 @@ fn clients_ui(ui: &mut egui::Ui, session: &mut Session, engine: &Engine) {
                 });
             }
         })
-        .body(|body| {
-            body.rows(row_height, ids.len(), |mut table_row| {
+        .body(|mut body| {
+            let mut row_ui = |mut table_row: egui_extras::TableRow<'_, '_>| {
                 let conn = ids[table_row.index()];
                 let Some(row) = session.conns.get(&conn) else {
                     return;
@@ -245,6 +247,15 @@ fn clients_ui(ui: &mut egui::Ui, session: &mut Session, engine: &Engine) {
                         totals.messages_out
                     ));
                 });
-            });
+            };
+            // Every row is laid out (reachable by Tab and screen readers) until there are
+            // too many to lay out each frame; then only the visible ones are.
+            if ids.len() > CLIENT_ROWS_ALWAYS_LAID_OUT {
+                body.rows(row_height, ids.len(), &mut row_ui);
+            } else {
+                for _ in 0..ids.len() {
+                    body.row(row_height, &mut row_ui);
+                }
+            }
         });
 }

@@ -78,13 +78,8 @@ fn session_entry_ui(ui: &mut egui::Ui, session: &Session, selected: bool) -> egu
             .selectable_label(selected, &text)
             .on_hover_text(format!("state: {state}"));
         // The dot's colour says the state on screen; screen readers get it in the name.
-        response.widget_info(|| {
-            egui::WidgetInfo::selected(
-                egui::accesskit::Role::Button,
-                true,
-                selected,
-                format!("{text}, {state}"),
-            )
+        ui.ctx().accesskit_node_builder(response.id, |node| {
+            node.set_label(format!("{text}, {state}"));
         });
         response
     })
