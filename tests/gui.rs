@@ -267,6 +267,7 @@ fn client_by_clicking_connects_exchanges_disconnects_and_reconnects() {
     click(&mut harness, "Disconnect");
     assert_eq!(read_to_close(&mut peer).unwrap(), b"");
     wait_for_text(&mut harness, "disconnected: closed by us");
+    wait_for_text(&mut harness, &format!("last peername {addr}"));
 
     click(&mut harness, "Reconnect");
     let (_again, _) = listener.accept().unwrap();

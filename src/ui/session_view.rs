@@ -64,16 +64,15 @@ fn header_ui(ui: &mut egui::Ui, session: &mut Session, engine: &Engine) -> Optio
     ui.horizontal_wrapped(|ui| {
         status_dot_ui(ui, session.state.colour(ui.visuals()));
         ui.strong(session.state.label());
-        let none = || "—".to_string();
-        ui.label(format!(
-            "sockname {}",
-            session.local.map_or_else(none, |a| a.to_string())
-        ));
+        // Addresses stay shown after a stop, marked as the last ones, not as live.
+        let shown = |name: &str, addr: Option<std::net::SocketAddr>| match addr {
+            None => format!("{name} —"),
+            Some(addr) if session.state.is_active() => format!("{name} {addr}"),
+            Some(addr) => format!("last {name} {addr}"),
+        };
+        ui.label(shown("sockname", session.local));
         if !session.is_server() {
-            ui.label(format!(
-                "peername {}",
-                session.peer.map_or_else(none, |a| a.to_string())
-            ));
+            ui.label(shown("peername", session.peer));
         }
         if let Some(since) = session.since {
             ui.label(format!("up {}", format::uptime(since, Local::now())));
