@@ -131,6 +131,22 @@ fn server_with_a_client(harness: &mut Harness<'static, SocklabApp>) -> TcpStream
     client
 }
 
+/// A plain server started by clicking, with `count` clients connected and listed.
+fn server_with_clients(harness: &mut Harness<'static, SocklabApp>, count: usize) -> Vec<TcpStream> {
+    let server = start_server(harness, false);
+    let clients = (0..count).map(|_| stream(server)).collect();
+    wait_for_text(harness, &format!("Connected clients ({count})"));
+    clients
+}
+
+/// True when the client table has laid out the row of `client`.
+fn has_client_row(harness: &Harness<'static, SocklabApp>, client: &TcpStream) -> bool {
+    let peer = client.local_addr().unwrap().to_string();
+    harness
+        .query_by_role_and_label(Role::Button, peer.as_str())
+        .is_some()
+}
+
 fn stream(addr: SocketAddr) -> TcpStream {
     let stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(WAIT)).unwrap();
@@ -298,21 +314,13 @@ fn disconnect_while_connecting_stops_the_client_without_an_error() {
 #[test]
 fn a_server_with_hundreds_of_clients_lays_out_only_the_visible_rows() {
     let mut harness = app();
-    let server = start_server(&mut harness, false);
-    let clients: Vec<TcpStream> = (0..300).map(|_| stream(server)).collect();
-    wait_for_text(&mut harness, "Connected clients (300)");
-    let first = clients[0].local_addr().unwrap().to_string();
-    let last = clients[299].local_addr().unwrap().to_string();
+    let clients = server_with_clients(&mut harness, 300);
     assert!(
-        harness
-            .query_by_role_and_label(Role::Button, first.as_str())
-            .is_some(),
+        has_client_row(&harness, &clients[0]),
         "the first client's row is shown"
     );
     assert!(
-        harness
-            .query_by_role_and_label(Role::Button, last.as_str())
-            .is_none(),
+        !has_client_row(&harness, &clients[299]),
         "rows out of view are not laid out"
     );
 }
@@ -320,14 +328,9 @@ fn a_server_with_hundreds_of_clients_lays_out_only_the_visible_rows() {
 #[test]
 fn with_a_dozen_clients_every_row_is_reachable() {
     let mut harness = app();
-    let server = start_server(&mut harness, false);
-    let clients: Vec<TcpStream> = (0..12).map(|_| stream(server)).collect();
-    wait_for_text(&mut harness, "Connected clients (12)");
-    let last = clients[11].local_addr().unwrap().to_string();
+    let clients = server_with_clients(&mut harness, 12);
     assert!(
-        harness
-            .query_by_role_and_label(Role::Button, last.as_str())
-            .is_some(),
+        has_client_row(&harness, &clients[11]),
         "a row scrolled out of view is still there for Tab and screen readers"
     );
 }

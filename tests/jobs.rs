@@ -3,6 +3,7 @@
 mod common;
 
 use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -29,6 +30,31 @@ fn send_file(engine: &Engine, session: SessionId, path: PathBuf) -> TransferId {
     transfer
 }
 
+/// A plain server session with one connected peer.
+fn server_with_a_peer(engine: &Engine) -> (SessionId, TcpStream) {
+    let (session, addr) = listen(engine, false);
+    let peer = client(addr);
+    connected(engine);
+    (session, peer)
+}
+
+/// Repeats `data` to every connection of `session`.
+fn repeat(
+    engine: &Engine,
+    session: SessionId,
+    data: &[u8],
+    interval: Duration,
+    count: Option<u64>,
+) {
+    engine.execute(Command::Repeat {
+        session,
+        target: Target::All,
+        data: data.to_vec(),
+        interval,
+        count,
+    });
+}
+
 /// Bytes that differ at every position, so a lost or reordered chunk shows.
 fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 31 + i / 251) as u8).collect()
@@ -37,17 +63,15 @@ fn pattern(len: usize) -> Vec<u8> {
 #[test]
 fn repeat_sends_exactly_count_times_at_the_interval() {
     let engine = engine();
-    let (session, addr) = listen(&engine, false);
-    let mut client = client(addr);
-    connected(&engine);
+    let (session, mut client) = server_with_a_peer(&engine);
     let started = Instant::now();
-    engine.execute(Command::Repeat {
+    repeat(
+        &engine,
         session,
-        target: Target::All,
-        data: b"tick\n".to_vec(),
-        interval: Duration::from_millis(5),
-        count: Some(20),
-    });
+        b"tick\n",
+        Duration::from_millis(5),
+        Some(20),
+    );
     assert_eq!(read_exact(&mut client, 100), b"tick\n".repeat(20));
     let elapsed = started.elapsed();
     let (sent, end) = wait_for(&engine, |e| match &e.kind {
@@ -66,16 +90,8 @@ fn repeat_sends_exactly_count_times_at_the_interval() {
 #[test]
 fn repeat_until_stopped_counts_live_and_stops_on_command() {
     let engine = engine();
-    let (session, addr) = listen(&engine, false);
-    let mut client = client(addr);
-    connected(&engine);
-    engine.execute(Command::Repeat {
-        session,
-        target: Target::All,
-        data: b"x".to_vec(),
-        interval: Duration::from_millis(1),
-        count: None,
-    });
+    let (session, mut client) = server_with_a_peer(&engine);
+    repeat(&engine, session, b"x", Duration::from_millis(1), None);
     let live = wait_for(&engine, |e| match &e.kind {
         EventKind::RepeatStarted { sent, count: None } => Some(sent.clone()),
         _ => None,
@@ -104,16 +120,8 @@ fn repeat_until_stopped_counts_live_and_stops_on_command() {
 #[test]
 fn repeat_ends_when_its_connection_goes() {
     let engine = engine();
-    let (session, addr) = listen(&engine, false);
-    let client = client(addr);
-    connected(&engine);
-    engine.execute(Command::Repeat {
-        session,
-        target: Target::All,
-        data: b"x".to_vec(),
-        interval: Duration::from_millis(2),
-        count: None,
-    });
+    let (session, client) = server_with_a_peer(&engine);
+    repeat(&engine, session, b"x", Duration::from_millis(2), None);
     drop(client);
     let end = wait_for(&engine, |e| match &e.kind {
         EventKind::RepeatFinished { end, .. } => Some(end.clone()),
@@ -170,9 +178,7 @@ fn a_transfer_to_a_peer_that_does_not_read_can_be_cancelled_and_memory_stays_bou
     let path = temp_path("cancel.bin");
     std::fs::write(&path, pattern(64 * 1024 * 1024)).unwrap();
     let engine = engine();
-    let (session, addr) = listen(&engine, false);
-    let _idle = client(addr);
-    connected(&engine);
+    let (session, _idle) = server_with_a_peer(&engine);
     let transfer = send_file(&engine, session, path.clone());
     let live = wait_for(&engine, |e| match &e.kind {
         EventKind::TransferStarted { sent, .. } => Some(sent.clone()),
@@ -197,9 +203,7 @@ fn a_transfer_to_a_peer_that_does_not_read_can_be_cancelled_and_memory_stays_bou
 #[test]
 fn a_missing_file_fails_with_its_reason() {
     let engine = engine();
-    let (session, addr) = listen(&engine, false);
-    let _client = client(addr);
-    connected(&engine);
+    let (session, _client) = server_with_a_peer(&engine);
     send_file(&engine, session, temp_path("does-not-exist.bin"));
     let outcome = wait_for(&engine, |e| match &e.kind {
         EventKind::TransferFinished { outcome, .. } => Some(outcome.clone()),
@@ -276,9 +280,7 @@ fn capture_writes_every_received_byte_even_when_nobody_reads_events() {
 #[test]
 fn a_send_larger_than_the_queue_cap_is_refused_with_a_reason() {
     let engine = engine();
-    let (session, addr) = listen(&engine, false);
-    let _idle = client(addr);
-    connected(&engine);
+    let (session, _idle) = server_with_a_peer(&engine);
     engine.send(
         session,
         Target::All,
@@ -300,9 +302,7 @@ fn a_large_file_to_a_fast_reader_does_not_stall() {
     let content = pattern(96 * 1024 * 1024);
     std::fs::write(&path, &content).unwrap();
     let engine = engine();
-    let (session, addr) = listen(&engine, false);
-    let mut client = client(addr);
-    connected(&engine);
+    let (session, mut client) = server_with_a_peer(&engine);
     let reader = std::thread::spawn(move || {
         let mut got = vec![0; 96 * 1024 * 1024];
         client.read_exact(&mut got).map(|()| got)
@@ -328,13 +328,7 @@ fn finish_sending_ends_a_running_repeat_and_closes_cleanly() {
     let (mut peer, _) = server.accept().unwrap();
     peer.set_read_timeout(Some(WAIT)).unwrap();
     connected(&engine);
-    engine.execute(Command::Repeat {
-        session,
-        target: Target::All,
-        data: b"r".to_vec(),
-        interval: Duration::from_millis(1),
-        count: None,
-    });
+    repeat(&engine, session, b"r", Duration::from_millis(1), None);
     std::thread::sleep(Duration::from_millis(30));
     engine.execute(Command::FinishSending { session });
     let end = wait_for(&engine, |e| match &e.kind {
@@ -353,17 +347,10 @@ fn finish_sending_ends_a_running_repeat_and_closes_cleanly() {
 #[test]
 fn absurd_timeouts_and_intervals_do_not_panic_the_engine() {
     let engine = engine();
-    let (session, addr) = listen(&engine, false);
-    let mut client = client(addr);
-    connected(&engine);
-    engine.execute(Command::Repeat {
-        session,
-        target: Target::All,
-        data: b"once".to_vec(),
-        interval: Duration::MAX,
-        count: Some(2),
-    });
+    let (session, mut client) = server_with_a_peer(&engine);
+    repeat(&engine, session, b"once", Duration::MAX, Some(2));
     assert_eq!(read_exact(&mut client, 4), b"once");
+    let addr = client.peer_addr().unwrap();
     let other = engine.connect(&addr.to_string(), Duration::MAX);
     wait_for(&engine, |e| match &e.kind {
         EventKind::Connected(_) if e.session == other => Some(()),

@@ -176,10 +176,7 @@ fn settings_row_ui(ui: &mut egui::Ui, session: &mut Session) {
 
 fn target_ui(ui: &mut egui::Ui, session: &mut Session) {
     let current = match session.target {
-        Target::All => format!(
-            "All clients ({})",
-            session.conns.values().filter(|c| !c.closing).count()
-        ),
+        Target::All => format!("All clients ({})", session.open_conns().count()),
         Target::One(conn) => session.conns.get(&conn).map_or_else(
             || "(disconnected client)".to_string(),
             |c| c.info.peer.to_string(),
@@ -190,15 +187,15 @@ fn target_ui(ui: &mut egui::Ui, session: &mut Session) {
         .selected_text(current)
         .show_ui(ui, |ui| {
             ui.selectable_value(&mut session.target, Target::All, "All clients");
-            let open = session.conns.values().filter(|row| !row.closing);
-            for row in open.take(TARGETS_LISTED) {
-                ui.selectable_value(
-                    &mut session.target,
-                    Target::One(row.info.conn),
-                    row.info.peer.to_string(),
-                );
+            let listed: Vec<_> = session
+                .open_conns()
+                .take(TARGETS_LISTED)
+                .map(|row| (row.info.conn, row.info.peer))
+                .collect();
+            let unlisted = session.open_conns().count() - listed.len();
+            for (conn, peer) in listed {
+                ui.selectable_value(&mut session.target, Target::One(conn), peer.to_string());
             }
-            let unlisted = session.conns.len().saturating_sub(TARGETS_LISTED);
             if unlisted > 0 {
                 ui.weak(format!("{unlisted} more: pick one in the client table"));
             }

@@ -329,7 +329,7 @@ impl Log {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = LogRow<'_>> {
-        rows_from(&self.chunks, self.first_seq)
+        rows_from(self.chunks.iter(), self.first_seq)
     }
 
     /// The kept rows from number `seq` on, with their numbers.
@@ -339,11 +339,7 @@ impl Log {
             .chunks
             .partition_point(|c| c.first_seq <= seq)
             .saturating_sub(1);
-        let chunks = self.chunks.range(first_chunk..);
-        (seq..self.end_seq).zip(chunks.flat_map(move |stored| {
-            let skip = seq.saturating_sub(stored.first_seq) as usize;
-            (skip..stored.chunk.rows.len()).filter_map(|index| stored.chunk.row(index))
-        }))
+        (seq..self.end_seq).zip(rows_from(self.chunks.range(first_chunk..), seq))
     }
 
     /// Every kept row as of now, cheap to take and safe to read on another thread.
@@ -369,8 +365,12 @@ impl Log {
     }
 }
 
-fn rows_from(chunks: &VecDeque<Stored>, first_seq: u64) -> impl Iterator<Item = LogRow<'_>> {
-    chunks.iter().flat_map(move |stored| {
+/// The rows of `chunks` numbered `first_seq` and later.
+fn rows_from<'a>(
+    chunks: impl Iterator<Item = &'a Stored>,
+    first_seq: u64,
+) -> impl Iterator<Item = LogRow<'a>> {
+    chunks.flat_map(move |stored| {
         let skip = first_seq.saturating_sub(stored.first_seq) as usize;
         (skip..stored.chunk.rows.len()).filter_map(|index| stored.chunk.row(index))
     })
@@ -386,7 +386,7 @@ pub struct LogSnapshot {
 
 impl LogSnapshot {
     pub fn iter(&self) -> impl Iterator<Item = LogRow<'_>> {
-        rows_from(&self.chunks, self.first_seq).take(self.len)
+        rows_from(self.chunks.iter(), self.first_seq).take(self.len)
     }
 
     pub fn len(&self) -> usize {

@@ -276,9 +276,14 @@ impl Session {
         self.conns.get(&conn).map(|c| c.info.peer)
     }
 
-    /// True when some connection takes sends: open, and not being closed.
+    /// Connections not being closed: the ones a send can go to.
+    pub fn open_conns(&self) -> impl Iterator<Item = &ConnRow> {
+        self.conns.values().filter(|c| !c.closing)
+    }
+
+    /// True when some connection takes sends.
     fn has_open_conn(&self) -> bool {
-        self.state.is_active() && self.conns.values().any(|c| !c.closing)
+        self.state.is_active() && self.open_conns().next().is_some()
     }
 
     /// Where a send goes now; `None` when there is no connection to send to.
