@@ -575,7 +575,7 @@ fn logview(rows: usize) {
     let ctx = egui::Context::default();
     let mut app = SocklabApp::new(&ctx, Saved::default()).unwrap();
     let mut session = Session::restored(
-        SessionId(u64::MAX),
+        SessionId::for_test(u64::MAX),
         Kind::Server { chat: false },
         "127.0.0.1:9".into(),
     );

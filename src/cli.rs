@@ -203,18 +203,18 @@ fn run_server(args: ServerArgs) -> Result<(), Failure> {
                     }
                     EventKind::Connected(info) => {
                         peers.insert(info.conn, info.peer);
-                        print_line(format_args!("{t} accepted #{} {} -> {}", info.conn.0, info.peer, info.local));
+                        print_line(format_args!("{t} accepted #{} {} -> {}", info.conn.get(), info.peer, info.local));
                     }
                     EventKind::Received { conn, data } => print_line(format_args!(
                         "{t} received #{} {} {} bytes \"{}\"",
-                        conn.0, peer_of(&peers, &conn), data.len(), escape_for_display(&data)
+                        conn.get(), peer_of(&peers, &conn), data.len(), escape_for_display(&data)
                     )),
                     EventKind::Sent { conn, data } => print_line(format_args!(
                         "{t} sent #{} {} {} bytes \"{}\"",
-                        conn.0, peer_of(&peers, &conn), data.len(), escape_for_display(&data)
+                        conn.get(), peer_of(&peers, &conn), data.len(), escape_for_display(&data)
                     )),
                     EventKind::ChatLine { conn, peer, line } => print_line(format_args!(
-                        "{t} line #{} {peer} \"{}\"", conn.0, escape_for_display(&line)
+                        "{t} line #{} {peer} \"{}\"", conn.get(), escape_for_display(&line)
                     )),
                     EventKind::LinesUnreported { count } => print_line(format_args!("{t} unreported {count} lines")),
                     EventKind::SendsUnreported { messages, bytes } => {
@@ -224,7 +224,7 @@ fn run_server(args: ServerArgs) -> Result<(), Failure> {
                         let peer = peer_of(&peers, &conn);
                         peers.remove(&conn);
                         let unsent = if unsent > 0 { format!(", {unsent} bytes unsent") } else { String::new() };
-                        print_line(format_args!("{t} closed #{} {peer} {reason}{unsent}", conn.0));
+                        print_line(format_args!("{t} closed #{} {peer} {reason}{unsent}", conn.get()));
                     }
                     EventKind::Stopped => {
                         // The engine reports every connection's close before this.
@@ -232,6 +232,7 @@ fn run_server(args: ServerArgs) -> Result<(), Failure> {
                         listening = false;
                     }
                     EventKind::Error { message } => print_line(format_args!("{t} error {message}")),
+                    EventKind::EngineFailed { error } => return Err(Failure::runtime(error)),
                     // Repeats, transfers and captures are started from the window only.
                     _ => {}
                 }
@@ -298,6 +299,7 @@ fn run_client(args: ClientArgs) -> Result<(), Failure> {
                         };
                     }
                     EventKind::Error { message } => eprintln!("socklab: {message}"),
+                    EventKind::EngineFailed { error } => return Err(Failure::runtime(error)),
                     _ => {}
                 }
             }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crossbeam_channel::Sender;
 
 use super::SessionId;
-use super::event::describe_io_error;
+use super::wording::describe_io_error;
 
 /// Received chunks waiting for the disk (64 KiB each at most).
 const CHUNKS_IN_FLIGHT: usize = 64;

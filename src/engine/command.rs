@@ -3,8 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::transfer::TransferId;
-use super::{ConnId, SessionId};
+use super::ids::{ConnId, SessionId, TransferId};
 
 /// Which connections of a session a send goes to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

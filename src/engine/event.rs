@@ -1,7 +1,6 @@
 //! What the engine reports to its owner. Every event carries its session and its time.
 
 use std::fmt;
-use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,9 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Local};
 
-use super::repeat::RepeatEnd;
-use super::transfer::{TransferId, TransferOutcome};
-use super::{ConnId, SessionId};
+use super::ids::{ConnId, SessionId, TransferId};
 
 #[derive(Debug)]
 pub struct Event {
@@ -77,6 +74,12 @@ pub enum EventKind {
     /// A command could not be carried out; the message says why in plain words.
     Error {
         message: String,
+    },
+    /// The net thread stopped for good (its poll failed, or a bug made it panic): every
+    /// socket is gone and no further event will come. Sent once, as the last event, with
+    /// [`SessionId::ENGINE`] as its session.
+    EngineFailed {
+        error: String,
     },
     /// Sends completed while the owner was not reading events, reported once it caught up
     /// (their `Sent` events were left out to keep memory bounded). Counters stay exact.
@@ -211,26 +214,35 @@ impl fmt::Display for CloseReason {
     }
 }
 
-/// Plain words for the errors people meet most, instead of OS error strings with codes.
-pub fn describe_io_error(error: &io::Error) -> String {
-    match error.kind() {
-        io::ErrorKind::AddrInUse => "address already in use".into(),
-        io::ErrorKind::ConnectionRefused => "connection refused".into(),
-        io::ErrorKind::AddrNotAvailable => "address not available on this machine".into(),
-        io::ErrorKind::PermissionDenied => {
-            "permission denied (ports below 1024 need privileges)".into()
-        }
-        io::ErrorKind::TimedOut => "timed out".into(),
-        io::ErrorKind::ConnectionReset => "reset by peer".into(),
-        io::ErrorKind::HostUnreachable => "host unreachable".into(),
-        io::ErrorKind::NetworkUnreachable => "network unreachable".into(),
-        _ => {
-            let text = error.to_string();
-            // Drop the " (os error N)" suffix: the words are what a person reads.
-            match text.find(" (os error") {
-                Some(cut) => text[..cut].to_string(),
-                None => text,
-            }
-        }
+/// How a repeat ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RepeatEnd {
+    /// It sent the number of times asked.
+    Done,
+    /// The owner stopped it.
+    Stopped,
+    /// Its target has no open connection.
+    NoConnection,
+    /// The peer stopped reading and the send queue hit its limit.
+    PeerNotReading,
+}
+
+impl fmt::Display for RepeatEnd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RepeatEnd::Done => "done",
+            RepeatEnd::Stopped => "stopped",
+            RepeatEnd::NoConnection => "no connection to send to",
+            RepeatEnd::PeerNotReading => "the peer is not reading (send queue full)",
+        })
     }
+}
+
+/// How a transfer ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TransferOutcome {
+    /// Every byte of the file was handed to the connection.
+    Completed,
+    Cancelled,
+    Failed(String),
 }

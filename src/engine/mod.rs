@@ -8,10 +8,13 @@ pub mod chat;
 mod command;
 mod connection;
 mod event;
+mod ids;
 mod reactor;
 mod repeat;
 mod sink;
+mod timers;
 mod transfer;
+mod wording;
 
 use std::io;
 use std::sync::Arc;
@@ -23,22 +26,15 @@ use crossbeam_channel::{Receiver, Sender};
 
 pub use addr::{AddressError, Endpoint, parse_endpoint};
 pub use command::{CloseHow, Command, ServerOptions, Target};
-pub use event::{CloseReason, ConnInfo, Counters, Event, EventKind, describe_io_error};
+pub use event::{CloseReason, ConnInfo, Counters, Event, EventKind, RepeatEnd, TransferOutcome};
+pub use ids::{ConnId, SessionId, TransferId};
 pub use reactor::MAX_SEND_QUEUE;
-pub use repeat::RepeatEnd;
 pub use sink::EVENT_CHANNEL_CAPACITY;
-pub use transfer::{FILE_CHUNK, TransferId, TransferOutcome};
+pub use transfer::FILE_CHUNK;
+pub use wording::describe_io_error;
 
 use reactor::{Inbox, Reactor, WAKER};
 use sink::EventSink;
-
-/// A server or client socket of the engine; stable for the session's whole life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SessionId(pub u64);
-
-/// One TCP connection (accepted or made); unique across the engine's life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ConnId(pub u64);
 
 /// How long a client waits for a connection unless told otherwise.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -55,16 +51,34 @@ pub struct Engine {
 
 impl Engine {
     /// Starts the net thread. `wake` is called (from that thread) when events are waiting.
-    pub fn spawn(wake: impl Fn() + Send + 'static) -> io::Result<Engine> {
+    pub fn spawn(wake: impl Fn() + Send + Sync + 'static) -> io::Result<Engine> {
         let poll = mio::Poll::new()?;
         let waker = Arc::new(mio::Waker::new(poll.registry(), WAKER)?);
         let (inbox_tx, inbox_rx) = crossbeam_channel::unbounded();
         let (events_tx, events_rx) = crossbeam_channel::bounded(EVENT_CHANNEL_CAPACITY);
-        let sink = EventSink::new(events_tx, Box::new(wake));
+        let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(wake);
+        let failure_tx = events_tx.clone();
+        let failure_wake = wake.clone();
+        let sink = EventSink::new(events_tx, wake);
         let reactor = Reactor::new(poll, inbox_rx, inbox_tx.clone(), waker.clone(), sink);
         let thread = std::thread::Builder::new()
             .name("socklab-net".into())
-            .spawn(move || reactor.run())?;
+            .spawn(move || {
+                let outcome =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reactor.run()));
+                let error = match outcome {
+                    Ok(Ok(())) => return,
+                    Ok(Err(error)) => error,
+                    Err(panic) => format!("the network thread crashed: {}", panic_text(&*panic)),
+                };
+                // Blocks until the owner reads it or drops its handle (which disconnects).
+                let _ = failure_tx.send(Event {
+                    time: chrono::Local::now(),
+                    session: SessionId::ENGINE,
+                    kind: EventKind::EngineFailed { error },
+                });
+                failure_wake();
+            })?;
         Ok(Engine {
             inbox: Some(inbox_tx),
             waker,
@@ -77,12 +91,12 @@ impl Engine {
 
     /// A fresh id for a session the caller is about to start.
     pub fn new_session_id(&self) -> SessionId {
-        SessionId(self.next_session.fetch_add(1, Ordering::Relaxed))
+        SessionId::new(self.next_session.fetch_add(1, Ordering::Relaxed))
     }
 
     /// A fresh id for a file transfer the caller is about to start.
     pub fn new_transfer_id(&self) -> TransferId {
-        TransferId(self.next_transfer.fetch_add(1, Ordering::Relaxed))
+        TransferId::new(self.next_transfer.fetch_add(1, Ordering::Relaxed))
     }
 
     pub fn execute(&self, command: Command) {
@@ -128,6 +142,27 @@ impl Engine {
     pub fn events(&self) -> &Receiver<Event> {
         &self.events
     }
+
+    /// Makes the net thread fail as a broken poll (`panic: false`) or a bug (`panic: true`)
+    /// would, so tests can check that the owner shows [`EventKind::EngineFailed`].
+    #[cfg(feature = "testing")]
+    pub fn inject_failure(&self, panic: bool) {
+        if let Some(inbox) = &self.inbox
+            && inbox.send(Inbox::InjectFailure { panic }).is_ok()
+        {
+            let _ = self.waker.wake();
+        }
+    }
+}
+
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = panic.downcast_ref::<&str>() {
+        text.to_string()
+    } else if let Some(text) = panic.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "unknown panic".into()
+    }
 }
 
 impl Drop for Engine {
@@ -136,6 +171,9 @@ impl Drop for Engine {
             let _ = inbox.send(Inbox::Shutdown);
         }
         let _ = self.waker.wake();
+        // Disconnects the event channel, so a thread blocked handing over its last event
+        // (after a failure) returns instead of deadlocking this join.
+        self.events = crossbeam_channel::never();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }

@@ -21,11 +21,13 @@ use super::capture::{self, Capture, CaptureDone};
 use super::chat::{self, HeaderClock, LineAction};
 use super::command::{CloseHow, Command, ServerOptions, Target};
 use super::connection::Conn;
-use super::event::{CloseReason, EventKind, describe_io_error};
-use super::repeat::{Repeat, RepeatEnd};
+use super::event::{CloseReason, EventKind, RepeatEnd, TransferOutcome};
+use super::repeat::Repeat;
 use super::sink::EventSink;
-use super::transfer::{self, FileChunk, Transfer, TransferId, TransferOutcome};
-use super::{ConnId, SessionId};
+use super::timers::far_or;
+use super::transfer::{self, FileChunk, Transfer};
+use super::wording::{close_reason_for, describe_io_error, format_duration};
+use super::{ConnId, SessionId, TransferId};
 
 pub(crate) const WAKER: Token = Token(0);
 
@@ -62,6 +64,11 @@ pub(crate) enum Inbox {
         result: Result<Vec<SocketAddr>, String>,
     },
     CaptureDone(CaptureDone),
+    /// A test asks the thread to fail as a broken poll or a bug would.
+    #[cfg(feature = "testing")]
+    InjectFailure {
+        panic: bool,
+    },
 }
 
 enum Role {
@@ -179,23 +186,20 @@ impl Reactor {
         }
     }
 
-    /// Runs until the owner drops its handle.
-    pub fn run(mut self) {
+    /// Runs until the owner drops its handle (`Ok`) or the poll breaks (`Err`, in words).
+    pub fn run(mut self) -> Result<(), String> {
         let mut events = Events::with_capacity(1024);
         loop {
             let timeout = self.poll_timeout();
             if let Err(e) = self.poll.poll(&mut events, timeout)
                 && e.kind() != io::ErrorKind::Interrupted
             {
-                // A broken poll cannot recover; report once and stop.
-                self.sink.emit(
-                    SessionId(0),
-                    EventKind::Error {
-                        message: format!("network loop failed: {}", describe_io_error(&e)),
-                    },
-                );
-                self.sink.wake_owner();
-                return;
+                // A broken poll cannot recover: hand over what is waiting, then fail.
+                self.sink.flush_blocking();
+                return Err(format!(
+                    "the network loop failed: {}",
+                    describe_io_error(&e)
+                ));
             }
             for event in events.iter() {
                 let token = event.token();
@@ -224,10 +228,18 @@ impl Reactor {
                         result,
                     }) => self.resolved(session, attempt, result),
                     Ok(Inbox::CaptureDone(done)) => self.capture_done(done),
+                    #[cfg(feature = "testing")]
+                    Ok(Inbox::InjectFailure { panic }) => {
+                        if panic {
+                            panic!("injected by a test");
+                        }
+                        self.sink.flush_blocking();
+                        return Err("the network loop failed: injected by a test".into());
+                    }
                     Err(TryRecvError::Empty) => break,
                     Ok(Inbox::Shutdown) | Err(TryRecvError::Disconnected) => {
                         self.shutdown();
-                        return;
+                        return Ok(());
                     }
                 }
             }
@@ -324,7 +336,7 @@ impl Reactor {
                         };
                         self.close(token, reason, how);
                     }
-                    None => self.error(session, format!("connection #{} is not open", conn.0)),
+                    None => self.error(session, format!("connection #{} is not open", conn.get())),
                 }
             }
             Command::FinishSending { session } => {
@@ -541,7 +553,7 @@ impl Reactor {
                 token
             }
         };
-        let id = ConnId(self.next_conn);
+        let id = ConnId::new(self.next_conn);
         self.next_conn += 1;
         let conn = Conn::new(id, session, stream, local, peer, chat);
         self.sink.emit(session, EventKind::Connected(conn.info()));
@@ -852,7 +864,7 @@ impl Reactor {
         if tokens.is_empty() {
             let message = match target {
                 Target::All => "not sent: no connection is open".to_string(),
-                Target::One(conn) => format!("not sent: connection #{} is not open", conn.0),
+                Target::One(conn) => format!("not sent: connection #{} is not open", conn.get()),
             };
             self.error(session, message);
             return;
@@ -866,7 +878,7 @@ impl Reactor {
                         EventKind::Error {
                             message: format!(
                                 "not sent to #{}: sending on it was finished",
-                                conn.id.0
+                                conn.id.get()
                             ),
                         },
                     );
@@ -875,7 +887,7 @@ impl Reactor {
                 if conn.queued_bytes() + data.len() > MAX_SEND_QUEUE {
                     let message = format!(
                         "not sent to #{}: {} bytes are already waiting for the peer to read",
-                        conn.id.0,
+                        conn.id.get(),
                         conn.queued_bytes()
                     );
                     self.sink.emit(session, EventKind::Error { message });
@@ -1576,7 +1588,7 @@ impl Reactor {
                                 EventKind::Error {
                                     message: format!(
                                         "capture missed {n} bytes read while closing #{}",
-                                        conn.id.0
+                                        conn.id.get()
                                     ),
                                 },
                             );
@@ -1690,12 +1702,6 @@ impl Reactor {
     }
 }
 
-/// `now + wait`, or a day from now when `wait` is absurdly long (it would overflow).
-pub(crate) fn far_or(now: Instant, wait: Duration) -> Instant {
-    now.checked_add(wait.min(Duration::from_secs(86_400)))
-        .unwrap_or(now)
-}
-
 fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     // Lets a stopped server start again at once while old connections sit in TIME_WAIT.
@@ -1714,19 +1720,4 @@ fn is_transient_accept_error(error: &io::Error) -> bool {
             | io::ErrorKind::ConnectionReset
             | io::ErrorKind::Interrupted
     )
-}
-
-fn close_reason_for(error: &io::Error) -> CloseReason {
-    match error.kind() {
-        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => CloseReason::PeerReset,
-        _ => CloseReason::Io(describe_io_error(error)),
-    }
-}
-
-fn format_duration(duration: Duration) -> String {
-    if duration.subsec_millis() == 0 {
-        format!("{} s", duration.as_secs())
-    } else {
-        format!("{} ms", duration.as_millis())
-    }
 }

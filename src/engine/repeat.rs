@@ -6,34 +6,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::command::Target;
+use super::timers::far_or;
 
 /// Ticks sent in one loop turn at most when the loop fell behind, so catching up cannot
 /// starve the other sockets.
 pub const MAX_CATCH_UP: u32 = 1000;
-
-/// How a repeat ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RepeatEnd {
-    /// It sent the number of times asked.
-    Done,
-    /// The owner stopped it.
-    Stopped,
-    /// Its target has no open connection.
-    NoConnection,
-    /// The peer stopped reading and the send queue hit its limit.
-    PeerNotReading,
-}
-
-impl std::fmt::Display for RepeatEnd {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            RepeatEnd::Done => "done",
-            RepeatEnd::Stopped => "stopped",
-            RepeatEnd::NoConnection => "no connection to send to",
-            RepeatEnd::PeerNotReading => "the peer is not reading (send queue full)",
-        })
-    }
-}
 
 pub(crate) struct Repeat {
     pub target: Target,
@@ -75,7 +52,7 @@ impl Repeat {
 
     /// Records one tick sent; true when the repeat is complete.
     pub fn tick(&mut self) -> bool {
-        self.next = super::reactor::far_or(self.next, self.interval);
+        self.next = far_or(self.next, self.interval);
         self.sent.fetch_add(1, Ordering::Relaxed);
         if let Some(remaining) = &mut self.remaining {
             *remaining -= 1;

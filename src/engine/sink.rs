@@ -4,6 +4,7 @@
 //! nothing is lost), and the chat relay goes on while counting the lines it did not report.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use chrono::Local;
 use crossbeam_channel::{Sender, TrySendError};
@@ -18,12 +19,12 @@ pub const EVENT_CHANNEL_CAPACITY: usize = 1024;
 pub(crate) struct EventSink {
     tx: Sender<Event>,
     overflow: VecDeque<Event>,
-    wake: Box<dyn Fn() + Send>,
+    wake: Arc<dyn Fn() + Send + Sync>,
     emitted_since_wake: bool,
 }
 
 impl EventSink {
-    pub fn new(tx: Sender<Event>, wake: Box<dyn Fn() + Send>) -> Self {
+    pub fn new(tx: Sender<Event>, wake: Arc<dyn Fn() + Send + Sync>) -> Self {
         EventSink {
             tx,
             overflow: VecDeque::new(),
@@ -69,6 +70,17 @@ impl EventSink {
                     self.overflow.clear();
                     return;
                 }
+            }
+        }
+    }
+
+    /// Hands over every waiting event, blocking while the channel is full: only for the
+    /// end of the thread, when nothing else is left to serve.
+    pub fn flush_blocking(&mut self) {
+        while let Some(event) = self.overflow.pop_front() {
+            (self.wake)();
+            if self.tx.send(event).is_err() {
+                self.overflow.clear();
             }
         }
     }

@@ -9,8 +9,9 @@ use std::sync::atomic::AtomicU64;
 
 use crossbeam_channel::{Receiver, Sender};
 
+use super::TransferId;
 use super::command::Target;
-use super::event::describe_io_error;
+use super::wording::describe_io_error;
 
 /// Bytes per chunk read from the file.
 pub const FILE_CHUNK: usize = 256 * 1024;
@@ -18,19 +19,6 @@ pub const FILE_CHUNK: usize = 256 * 1024;
 const CHUNKS_IN_FLIGHT: usize = 4;
 /// The net thread takes another chunk only while every target has less than this queued.
 pub const FILE_QUEUE_LOW: usize = 1024 * 1024;
-
-/// A file transfer; unique across the engine's life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TransferId(pub u64);
-
-/// How a transfer ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TransferOutcome {
-    /// Every byte of the file was handed to the connection.
-    Completed,
-    Cancelled,
-    Failed(String),
-}
 
 pub(crate) enum FileChunk {
     Opened {

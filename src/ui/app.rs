@@ -30,6 +30,8 @@ pub struct SocklabApp {
     pub(super) sessions: Vec<Session>,
     pub(super) selected: Option<SessionId>,
     pub(super) form: NewSocketForm,
+    /// Why the engine stopped for good, shown above everything once it happens.
+    pub(super) engine_failure: Option<String>,
     /// Results of background work (saving a log) to show in a session's log.
     notices_tx: Sender<(SessionId, String)>,
     notices_rx: Receiver<(SessionId, String)>,
@@ -96,6 +98,7 @@ impl SocklabApp {
                 dialogs: Dialogs::default(),
                 preset_name: String::new(),
             },
+            engine_failure: None,
             notices_tx,
             notices_rx,
         })
@@ -155,6 +158,18 @@ impl SocklabApp {
                 .map(|_| error.clone()),
             _ => None,
         };
+        if let EventKind::EngineFailed { error } = &kind {
+            self.engine_failure = Some(error.clone());
+            for target in &mut self.sessions {
+                target.apply(
+                    time,
+                    EventKind::EngineFailed {
+                        error: error.clone(),
+                    },
+                );
+            }
+            return;
+        }
         if let Some(error) = first_failure {
             // Never worked: show the error where the user typed the address, keep no dead socket.
             self.remove_session(session);
@@ -295,6 +310,17 @@ impl SocklabApp {
         for session in &mut self.sessions {
             let totals = session.totals();
             session.rates.sample(now, totals);
+        }
+        if let Some(error) = &self.engine_failure {
+            egui::Panel::top("engine_failure").show(ui, |ui| {
+                ui.colored_label(
+                    ui.visuals().error_fg_color,
+                    format!(
+                        "The network engine stopped: {error}. No socket works any more; \
+                         restart socklab (your sockets, history and presets are saved)."
+                    ),
+                );
+            });
         }
         egui::Panel::left("sessions")
             .resizable(true)

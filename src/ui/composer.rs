@@ -20,7 +20,7 @@ pub fn composer_ui(ui: &mut egui::Ui, session: &mut Session, shared: &mut Shared
     ui.add_space(4.0);
     settings_row_ui(ui, session);
     let label = ui.label("Message");
-    let editor_id = ui.make_persistent_id(("composer", session.id.0));
+    let editor_id = ui.make_persistent_id(("composer", session.id.get()));
     let payload = session.payload();
     let mut send = false;
     // Taken before the editor sees it, so Ctrl+Enter sends instead of adding a newline.

@@ -41,7 +41,7 @@ pub fn log_view_ui(ui: &mut egui::Ui, session: &mut Session, shared: &mut Shared
     let row_height = ui.text_style_height(&egui::TextStyle::Monospace) + 4.0;
     let visuals = ui.visuals().clone();
     let mut table = TableBuilder::new(ui)
-        .id_salt(("log", session.id.0, session.log.generation()))
+        .id_salt(("log", session.id.get(), session.log.generation()))
         .striped(true)
         .stick_to_bottom(true)
         .auto_shrink([false, false])

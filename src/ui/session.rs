@@ -437,6 +437,14 @@ impl Session {
                 unsent,
             } => self.closed(time, conn, reason, unsent),
             EventKind::Error { message } => self.log.system(time, None, message),
+            EventKind::EngineFailed { error } => {
+                // Every socket went with the net thread; nothing of this one is live now.
+                for row in self.conns.values_mut() {
+                    row.closing = true;
+                }
+                self.log.system(time, None, format!("network engine stopped: {error}"));
+                self.state = State::Failed(error);
+            }
             EventKind::RepeatStarted { sent, count } => {
                 self.repeat = Some(RepeatStatus { sent, count });
             }

@@ -182,7 +182,7 @@ fn clients_ui(ui: &mut egui::Ui, session: &mut Session, engine: &Engine) {
     let ids: Vec<ConnId> = session.conns.keys().copied().collect();
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
     TableBuilder::new(ui)
-        .id_salt(("clients", session.id.0))
+        .id_salt(("clients", session.id.get()))
         .striped(true)
         .max_scroll_height(140.0)
         .column(Column::auto().at_least(170.0))

@@ -1,0 +1,48 @@
+//! The words a person reads for what went wrong: I/O errors, close reasons and durations,
+//! in one place so the window, the command line and the logs say the same thing.
+
+use std::io;
+use std::time::Duration;
+
+use super::event::CloseReason;
+
+/// Plain words for the errors people meet most, instead of OS error strings with codes.
+pub fn describe_io_error(error: &io::Error) -> String {
+    match error.kind() {
+        io::ErrorKind::AddrInUse => "address already in use".into(),
+        io::ErrorKind::ConnectionRefused => "connection refused".into(),
+        io::ErrorKind::AddrNotAvailable => "address not available on this machine".into(),
+        io::ErrorKind::PermissionDenied => {
+            "permission denied (ports below 1024 need privileges)".into()
+        }
+        io::ErrorKind::TimedOut => "timed out".into(),
+        io::ErrorKind::ConnectionReset => "reset by peer".into(),
+        io::ErrorKind::HostUnreachable => "host unreachable".into(),
+        io::ErrorKind::NetworkUnreachable => "network unreachable".into(),
+        _ => {
+            let text = error.to_string();
+            // Drop the " (os error N)" suffix: the words are what a person reads.
+            match text.find(" (os error") {
+                Some(cut) => text[..cut].to_string(),
+                None => text,
+            }
+        }
+    }
+}
+
+/// Why a connection ended, from the error that ended it.
+pub(crate) fn close_reason_for(error: &io::Error) -> CloseReason {
+    match error.kind() {
+        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => CloseReason::PeerReset,
+        _ => CloseReason::Io(describe_io_error(error)),
+    }
+}
+
+/// `10 s`, or `250 ms` when not a whole number of seconds.
+pub(crate) fn format_duration(duration: Duration) -> String {
+    if duration.subsec_millis() == 0 {
+        format!("{} s", duration.as_secs())
+    } else {
+        format!("{} ms", duration.as_millis())
+    }
+}
