@@ -3,7 +3,7 @@
 //! never passes or fails on time.
 //!
 //! `cargo bench --bench socklab-bench -- [SCENARIO …]`, scenarios: chat, chat-1000, ingest,
-//! send, file, scale, logview, flood, or all (the default).
+//! ingest-idle, send, file, scale, logview, flood, or all (the default).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -35,6 +35,7 @@ fn main() {
             "chat",
             "chat-1000",
             "ingest",
+            "ingest-idle",
             "send",
             "file",
             "scale",
@@ -48,7 +49,8 @@ fn main() {
         match scenario.as_str() {
             "chat" => chat(200, 50),
             "chat-1000" => chat(1000, 10),
-            "ingest" => ingest(4 * GIB),
+            "ingest" => ingest(4 * GIB, 0),
+            "ingest-idle" => ingest(4 * GIB, 10_000),
             "send" => send(4 * GIB),
             "file" => file(GIB),
             "scale" => scale(10_000),
@@ -99,6 +101,32 @@ fn wait_listening(engine: &Engine, session: SessionId) -> SocketAddr {
             EventKind::ListenFailed { error } => panic!("listen failed: {error}"),
             _ => {}
         }
+    }
+}
+
+/// How many client/server socket pairs this process may open, up to `wanted`: raises the
+/// descriptor limit as far as the system allows (root may raise the hard limit too).
+fn descriptors_for_pairs(wanted: usize) -> usize {
+    const SPARE: u64 = 256;
+    let needed = wanted as u64 * 2 + SPARE;
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed to them.
+    unsafe {
+        let mut limit = std::mem::zeroed::<libc::rlimit>();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 0;
+        }
+        if limit.rlim_cur < needed {
+            let raised = libc::rlimit {
+                rlim_cur: needed,
+                rlim_max: limit.rlim_max.max(needed),
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) != 0 {
+                limit.rlim_cur = limit.rlim_max;
+                libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+            }
+            libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+        }
+        (limit.rlim_cur.saturating_sub(SPARE) / 2) as usize
     }
 }
 
@@ -273,12 +301,27 @@ fn take_relays(member: &mut ChatClient, data: &[u8], now_ns: u128, latencies: &m
 // ---- ingest and send -----------------------------------------------------------
 
 /// One client floods a server session; events go through the window's session model
-/// (counted, and kept in the bounded log) exactly as the GUI applies them.
-fn ingest(total: u64) {
+/// (counted, and kept in the bounded log) exactly as the GUI applies them. With `idle`
+/// clients connected first and left silent, it shows what idle connections cost the loop.
+fn ingest(total: u64, idle: usize) {
     let engine = Engine::spawn(|| {}).unwrap();
     let session = engine.listen("127.0.0.1:0", ServerOptions::default());
     let addr = wait_listening(&engine, session);
     let mut model = Session::new(session, Kind::Server { chat: false }, addr.to_string());
+    let idle = idle.min(descriptors_for_pairs(idle));
+    let mut idle_clients = Vec::with_capacity(idle);
+    for _ in 0..idle {
+        idle_clients.push(TcpStream::connect(addr).unwrap());
+    }
+    let mut accepted = 0;
+    while accepted < idle {
+        let Event { time, kind, .. } = engine
+            .events()
+            .recv_timeout(Duration::from_secs(30))
+            .expect("idle clients accepted");
+        accepted += usize::from(matches!(kind, EventKind::Connected(_)));
+        model.apply(time, kind);
+    }
     let start = Instant::now();
     let writer = std::thread::spawn(move || {
         let mut stream = TcpStream::connect(addr).unwrap();
@@ -310,7 +353,7 @@ fn ingest(total: u64) {
     let elapsed = start.elapsed();
     writer.join().unwrap();
     println!(
-        "ingest {:.1} GiB into a server session through the GUI event path: {:.2} GB/s ({events} events, received {received} = counter {}, log kept {} rows / {} MiB, dropped {} rows, RSS {} MiB)",
+        "ingest {:.1} GiB into a server session with {idle} idle clients, through the GUI event path: {:.2} GB/s ({events} events, received {received} = counter {}, log kept {} rows / {} MiB, dropped {} rows, RSS {} MiB)",
         total as f64 / GIB as f64,
         gbps(received, elapsed),
         model.totals().bytes_in,

@@ -1,19 +1,46 @@
 //! The networking engine: TCP servers, clients and the group-chat relay on one background
 //! thread. It never imports egui; its owner (the window or the CLI) sends [`Command`]s and
 //! receives [`Event`]s over crossbeam channels, and is woken by a callback when events wait.
+//!
+//! # Layout
+//! - The owner's side: this file ([`Engine`]), [`ids`](SessionId), [`command`](Command),
+//!   [`event`](Event) and the wording of errors (`wording`), parsing typed addresses
+//!   (`addr`).
+//! - The net thread: `reactor/` (the loop, and one file per concern), fed by `sink` (the
+//!   bounded event channel), `timers` (ordered deadlines) and `queue` (per-connection send
+//!   queues).
+//! - Pure logic and helper threads: `chat` (line framing and the relay header), `repeat`
+//!   (the schedule), `transfer` (a file reader thread), `capture` (a file writer thread).
+//! - Transports: `transport` (the [`Stream`](transport::Stream) and
+//!   [`Listener`](transport::Listener) traits the reactor works with) and `tcp` (TCP's
+//!   implementation and how its sockets are made).
+//!
+//! # Adding a transport
+//! A stream transport (TLS, Unix sockets) is a new file beside `tcp.rs` that implements
+//! `transport::Stream` (read, write, shutdown of the sending half, abortive close,
+//! addresses) and `transport::Listener` (accept), plus the functions that make its sockets.
+//! The reactor then serves it unchanged: `reactor/server.rs` and `reactor/client.rs` call
+//! the transport's `listen`/`connect` (chosen by the session's options), and everything
+//! after that (`adopt`, reading and delivery, send queues, counters, capture, repeat,
+//! file transfers, chat, closing with one `Closed` each) goes through the traits. A
+//! datagram transport (UDP) keeps the session, event, timer, capture and job machinery
+//! and adds its own readiness handler and `Owner` kind in `reactor/registry.rs`, since a
+//! datagram socket has peers rather than connections.
 
 mod addr;
 mod capture;
 pub mod chat;
 mod command;
-mod connection;
 mod event;
 mod ids;
+mod queue;
 mod reactor;
 mod repeat;
 mod sink;
+mod tcp;
 mod timers;
 mod transfer;
+mod transport;
 mod wording;
 
 use std::io;

@@ -37,6 +37,7 @@ impl<K: Copy + Eq + Hash> Timers<K> {
         }
     }
 
+    #[cfg(test)]
     pub fn is_set(&self, key: K) -> bool {
         self.by_key.contains_key(&key)
     }
@@ -58,6 +59,7 @@ impl<K: Copy + Eq + Hash> Timers<K> {
         Some(key)
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.by_key.len()
     }

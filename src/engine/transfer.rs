@@ -9,9 +9,9 @@ use std::sync::atomic::AtomicU64;
 
 use crossbeam_channel::{Receiver, Sender};
 
-use super::TransferId;
 use super::command::Target;
 use super::wording::describe_io_error;
+use super::{SessionId, TransferId};
 
 /// Bytes per chunk read from the file.
 pub const FILE_CHUNK: usize = 256 * 1024;
@@ -35,6 +35,7 @@ pub(crate) enum FileChunk {
 
 pub(crate) struct Transfer {
     pub id: TransferId,
+    pub session: SessionId,
     pub target: Target,
     pub path: PathBuf,
     pub chunks: Receiver<FileChunk>,

@@ -1,0 +1,301 @@
+//! Moving bytes: reading ready connections a bounded amount each, delivering what was read
+//! (counters, capture, then the chat relay or a `Received` event) along one path, queueing
+//! sends, and flushing queues into the kernel.
+
+use std::io::{self, Read};
+use std::sync::Arc;
+use std::time::Duration;
+
+use mio::Token;
+
+use super::Reactor;
+use super::conn::Flushed;
+use crate::engine::capture::Capture;
+use crate::engine::command::{CloseHow, Target};
+use crate::engine::event::{CloseReason, EventKind};
+use crate::engine::wording::close_reason_for;
+use crate::engine::{ConnId, SessionId};
+
+/// Reads per connection per loop turn, so one flooding peer cannot starve the others.
+pub(super) const READS_PER_TURN: usize = 16;
+/// How long a read made while closing may wait for a busy capture file.
+const CAPTURE_WAIT_AT_CLOSE: Duration = Duration::from_millis(200);
+
+/// When bytes are delivered, which decides how a full capture file is handled.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Delivery {
+    /// A normal read: room in the capture was checked before reading.
+    Live,
+    /// A last read before the socket closes: wait briefly for the disk rather than skip.
+    AtClose,
+}
+
+impl Reactor {
+    pub(super) fn members(&self, session: SessionId) -> Vec<Token> {
+        self.sessions
+            .get(&session)
+            .map(|s| s.members.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    pub(super) fn member_token(&self, session: SessionId, conn: ConnId) -> Option<Token> {
+        let s = self.sessions.get(&session)?;
+        s.members
+            .iter()
+            .copied()
+            .find(|token| self.conns.get(token).is_some_and(|c| c.id == conn))
+    }
+
+    pub(super) fn targets(&self, session: SessionId, target: Target) -> Vec<Token> {
+        match target {
+            Target::All => self.members(session),
+            Target::One(conn) => self.member_token(session, conn).into_iter().collect(),
+        }
+    }
+
+    pub(super) fn send(&mut self, session: SessionId, target: Target, data: Vec<u8>) {
+        let tokens = self.targets(session, target);
+        if tokens.is_empty() {
+            let message = match target {
+                Target::All => "not sent: no connection is open".to_string(),
+                Target::One(conn) => format!("not sent: connection {conn} is not open"),
+            };
+            self.error(session, message);
+            return;
+        }
+        let data: Arc<[u8]> = data.into();
+        for token in tokens {
+            let Some(conn) = self.conns.get_mut(&token) else {
+                continue;
+            };
+            let refusal = if !conn.takes_sends() {
+                Some(format!(
+                    "not sent to {}: sending on it was finished",
+                    conn.id
+                ))
+            } else if conn.queued_bytes() + data.len() > super::MAX_SEND_QUEUE {
+                Some(format!(
+                    "not sent to {}: {} bytes are already waiting for the peer to read",
+                    conn.id,
+                    conn.queued_bytes()
+                ))
+            } else {
+                conn.enqueue(data.clone(), true);
+                None
+            };
+            match refusal {
+                Some(message) => self.error(session, message),
+                None => self.mark_flush(token),
+            }
+        }
+    }
+
+    /// `FinishSending`: nothing may be queued after the FIN, so what would keep sending ends.
+    pub(super) fn finish_sending(&mut self, session: SessionId) {
+        self.end_repeat(session, crate::engine::RepeatEnd::Stopped);
+        self.end_transfers(session, crate::engine::TransferOutcome::Cancelled);
+        let members = self.members(session);
+        if members.is_empty() {
+            self.error(session, "not connected".into());
+        }
+        for token in members {
+            if let Some(conn) = self.conns.get_mut(&token) {
+                conn.finish_after_flush();
+            }
+            self.mark_flush(token);
+        }
+    }
+
+    pub(super) fn mark_readable(&mut self, token: Token) {
+        if let Some(conn) = self.conns.get_mut(&token) {
+            conn.read_pending = true;
+            if !conn.in_read_list {
+                conn.in_read_list = true;
+                self.read_list.push(token);
+            }
+        }
+    }
+
+    pub(super) fn mark_flush(&mut self, token: Token) {
+        if let Some(conn) = self.conns.get_mut(&token)
+            && !conn.in_flush_list
+        {
+            conn.in_flush_list = true;
+            self.flush_list.push(token);
+        }
+    }
+
+    /// Reads every connection that may hold data, a bounded amount each.
+    pub(super) fn read_ready(&mut self) {
+        self.reads_blocked = false;
+        let list = std::mem::take(&mut self.read_list);
+        for token in list {
+            if let Some(conn) = self.conns.get_mut(&token) {
+                conn.in_read_list = false;
+            }
+            self.read_conn(token);
+        }
+    }
+
+    fn read_conn(&mut self, token: Token) {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        for _ in 0..READS_PER_TURN {
+            let Some(conn) = self.conns.get_mut(&token) else {
+                break;
+            };
+            if !conn.read_pending {
+                break;
+            }
+            if conn.framer.is_none() && self.sink.congested() {
+                // The owner is behind: leave the bytes in the kernel, TCP slows the peer.
+                break;
+            }
+            let capture = self
+                .sessions
+                .get(&conn.session)
+                .and_then(|s| s.capture.as_ref());
+            if capture.is_some_and(Capture::is_full) {
+                // The capture file is behind: same as above, nothing is dropped.
+                self.reads_blocked = true;
+                break;
+            }
+            match conn.stream.read(&mut scratch) {
+                Ok(0) => {
+                    conn.read_pending = false;
+                    self.end_of_stream(token);
+                    break;
+                }
+                Ok(n) => self.deliver(token, &scratch[..n], Delivery::Live),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    conn.read_pending = false;
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    conn.read_pending = false;
+                    self.close(token, close_reason_for(&e), CloseHow::Abort);
+                    break;
+                }
+            }
+        }
+        self.scratch = scratch;
+        if let Some(conn) = self.conns.get_mut(&token)
+            && conn.read_pending
+            && !conn.in_read_list
+        {
+            conn.in_read_list = true;
+            self.read_list.push(token);
+        }
+    }
+
+    /// Reads what the kernel already holds before a close: closing a socket with unread
+    /// data sends RST instead of FIN, and what arrived is still reported.
+    pub(super) fn drain_unread(&mut self, token: Token) {
+        let Some(conn) = self.conns.get(&token) else {
+            return;
+        };
+        if matches!(
+            conn.closing(),
+            Some((
+                CloseReason::Aborted | CloseReason::TooSlow | CloseReason::LineTooLong,
+                _
+            ))
+        ) {
+            return;
+        }
+        let mut scratch = std::mem::take(&mut self.scratch);
+        for _ in 0..READS_PER_TURN {
+            let Some(conn) = self.conns.get_mut(&token) else {
+                break;
+            };
+            match conn.stream.read(&mut scratch) {
+                Ok(n) if n > 0 => self.deliver(token, &scratch[..n], Delivery::AtClose),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                _ => break,
+            }
+        }
+        self.scratch = scratch;
+    }
+
+    /// The one path of received bytes: counters, the capture file, then the chat relay
+    /// (chat sessions) or a `Received` event.
+    fn deliver(&mut self, token: Token, data: &[u8], when: Delivery) {
+        let Some(conn) = self.conns.get(&token) else {
+            return;
+        };
+        conn.counters.add_in(data.len());
+        let (id, session, chat) = (conn.id, conn.session, conn.framer.is_some());
+        if let Some(capture) = self.sessions.get(&session).and_then(|s| s.capture.as_ref()) {
+            let chunk: Arc<[u8]> = Arc::from(data);
+            match when {
+                // Room was checked before reading; a closed channel is reported by its thread.
+                Delivery::Live => {
+                    let _ = capture.chunks.try_send(chunk);
+                }
+                Delivery::AtClose => {
+                    if capture
+                        .chunks
+                        .send_timeout(chunk, CAPTURE_WAIT_AT_CLOSE)
+                        .is_err()
+                    {
+                        let message = format!(
+                            "capture missed {} bytes read while closing {id}",
+                            data.len()
+                        );
+                        self.error(session, message);
+                    }
+                }
+            }
+        }
+        if chat {
+            self.chat_input(token, data);
+        } else {
+            let data = data.to_vec();
+            self.sink
+                .emit(session, EventKind::Received { conn: id, data });
+        }
+    }
+
+    pub(super) fn flush_ready(&mut self) {
+        let list = std::mem::take(&mut self.flush_list);
+        for token in list {
+            if let Some(conn) = self.conns.get_mut(&token) {
+                conn.in_flush_list = false;
+            }
+            self.flush_conn(token);
+        }
+    }
+
+    pub(super) fn flush_conn(&mut self, token: Token) {
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return;
+        };
+        match conn.flush() {
+            Ok(Flushed {
+                written,
+                finished_sending,
+            }) => {
+                let (id, session) = (conn.id, conn.session);
+                let closed_and_drained = conn.is_closing() && !conn.has_queued();
+                for data in written {
+                    if self.sink.congested() {
+                        // Keep the overflow queue bounded; the count is reported later.
+                        let missed = self.missed.entry(session).or_default();
+                        missed.sends += 1;
+                        missed.send_bytes += data.len() as u64;
+                    } else {
+                        self.sink.emit(session, EventKind::Sent { conn: id, data });
+                    }
+                }
+                if finished_sending {
+                    self.sink
+                        .emit(session, EventKind::SendingFinished { conn: id });
+                }
+                if closed_and_drained {
+                    self.finish_close(token);
+                }
+            }
+            Err(e) => self.close(token, close_reason_for(&e), CloseHow::Abort),
+        }
+    }
+}

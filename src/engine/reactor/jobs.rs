@@ -1,0 +1,336 @@
+//! A session's jobs on the net thread: repeated sends on a timer, files streamed from a
+//! reader thread, and the capture of received bytes to a file. The pure halves (the
+//! repeat schedule, the file reader, the capture writer) live in `engine::{repeat,
+//! transfer, capture}`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::TryRecvError;
+
+use super::{Deadline, Inbox, Reactor};
+use crate::engine::capture::{self, CaptureDone};
+use crate::engine::command::Target;
+use crate::engine::event::{EventKind, RepeatEnd, TransferOutcome};
+use crate::engine::repeat::Repeat;
+use crate::engine::transfer::{self, FileChunk, Transfer};
+use crate::engine::{SessionId, TransferId};
+
+use super::session::Session;
+
+impl Reactor {
+    // ---- repeat
+
+    pub(super) fn start_repeat(
+        &mut self,
+        session: SessionId,
+        target: Target,
+        data: Vec<u8>,
+        interval: Duration,
+        count: Option<u64>,
+    ) {
+        self.end_repeat(session, RepeatEnd::Stopped);
+        if self.targets(session, target).is_empty() {
+            let message = "not repeating: no connection is open to send to".into();
+            self.error(session, message);
+            return;
+        }
+        if count == Some(0) || data.is_empty() {
+            self.error(session, "not repeating: nothing to send".into());
+            return;
+        }
+        let Some(s) = self.sessions.get_mut(&session) else {
+            return;
+        };
+        let repeat = Repeat::new(target, data.into(), interval, count);
+        let sent = repeat.sent.clone();
+        self.timers.set(Deadline::Repeat(session), repeat.next);
+        s.repeat = Some(repeat);
+        self.sink
+            .emit(session, EventKind::RepeatStarted { sent, count });
+    }
+
+    pub(super) fn end_repeat(&mut self, session: SessionId, end: RepeatEnd) {
+        self.timers.cancel(Deadline::Repeat(session));
+        if let Some(repeat) = self
+            .sessions
+            .get_mut(&session)
+            .and_then(|s| s.repeat.take())
+        {
+            let sent = repeat.sent.load(Ordering::Relaxed);
+            self.sink
+                .emit(session, EventKind::RepeatFinished { sent, end });
+        }
+    }
+
+    /// Sends the ticks due now (a bounded catch-up if the loop fell behind) and sets the
+    /// timer for the next one.
+    pub(super) fn run_repeat(&mut self, session: SessionId, now: Instant) {
+        let Some(repeat) = self.sessions.get(&session).and_then(|s| s.repeat.as_ref()) else {
+            return;
+        };
+        let (target, data, ticks) = (repeat.target, repeat.data.clone(), repeat.due(now));
+        let tokens = self.targets(session, target);
+        if tokens.is_empty() {
+            self.end_repeat(session, RepeatEnd::NoConnection);
+            return;
+        }
+        let mut end = None;
+        for _ in 0..ticks {
+            for &token in &tokens {
+                if let Some(conn) = self.conns.get_mut(&token) {
+                    if conn.queued_bytes() + data.len() > super::MAX_SEND_QUEUE {
+                        end = Some(RepeatEnd::PeerNotReading);
+                        break;
+                    }
+                    conn.enqueue(data.clone(), true);
+                }
+            }
+            if end.is_some() {
+                break;
+            }
+            let Some(repeat) = self.repeat_mut(session) else {
+                break;
+            };
+            if repeat.tick() {
+                end = Some(RepeatEnd::Done);
+                break;
+            }
+        }
+        for token in tokens {
+            self.mark_flush(token);
+        }
+        if let Some(end) = end {
+            self.end_repeat(session, end);
+        } else if let Some(repeat) = self.repeat_mut(session) {
+            repeat.resync(now);
+            let next = repeat.next;
+            self.timers.set(Deadline::Repeat(session), next);
+        }
+    }
+
+    fn repeat_mut(&mut self, session: SessionId) -> Option<&mut Repeat> {
+        self.sessions.get_mut(&session)?.repeat.as_mut()
+    }
+
+    // ---- file transfers
+
+    pub(super) fn start_transfer(
+        &mut self,
+        session: SessionId,
+        target: Target,
+        path: PathBuf,
+        id: TransferId,
+    ) {
+        if self.targets(session, target).is_empty() {
+            let reason = "no connection is open to send to".into();
+            self.transfer_not_started(session, id, path, reason);
+            return;
+        }
+        let waker = self.waker.clone();
+        let chunks = match transfer::start_reader(path.clone(), move || {
+            let _ = waker.wake();
+        }) {
+            Ok(chunks) => chunks,
+            Err(e) => {
+                let reason = format!("cannot start the file reader: {e}");
+                self.transfer_not_started(session, id, path, reason);
+                return;
+            }
+        };
+        let transfer = Transfer {
+            id,
+            session,
+            target,
+            path,
+            chunks,
+            sent: Default::default(),
+        };
+        self.transfers.insert(id, transfer);
+    }
+
+    fn transfer_not_started(
+        &mut self,
+        session: SessionId,
+        id: TransferId,
+        path: PathBuf,
+        reason: String,
+    ) {
+        self.sink.emit(
+            session,
+            EventKind::TransferFinished {
+                transfer: id,
+                path,
+                sent: 0,
+                outcome: TransferOutcome::Failed(reason),
+            },
+        );
+    }
+
+    pub(super) fn end_transfer(
+        &mut self,
+        session: SessionId,
+        id: TransferId,
+        outcome: TransferOutcome,
+    ) {
+        if self.transfers.get(&id).is_none_or(|t| t.session != session) {
+            return;
+        }
+        // Dropping the receiver ends the reader thread at its next chunk.
+        let Some(transfer) = self.transfers.remove(&id) else {
+            return;
+        };
+        let sent = transfer.sent.load(Ordering::Relaxed);
+        self.sink.emit(
+            session,
+            EventKind::TransferFinished {
+                transfer: id,
+                path: transfer.path,
+                sent,
+                outcome,
+            },
+        );
+    }
+
+    pub(super) fn end_transfers(&mut self, session: SessionId, outcome: TransferOutcome) {
+        let ids: Vec<TransferId> = self
+            .transfers
+            .values()
+            .filter(|t| t.session == session)
+            .map(|t| t.id)
+            .collect();
+        for id in ids {
+            self.end_transfer(session, id, outcome.clone());
+        }
+    }
+
+    /// True when every target of the transfer can take another chunk.
+    fn has_room(&self, tokens: &[mio::Token]) -> bool {
+        tokens.iter().all(|token| {
+            self.conns
+                .get(token)
+                .is_some_and(|c| c.queued_bytes() < transfer::FILE_QUEUE_LOW)
+        })
+    }
+
+    /// True when a file chunk is waiting and its targets have room: a flush may have just
+    /// drained the queues, and the reader thread will not wake us again while it is blocked.
+    pub(super) fn transfer_can_move(&self) -> bool {
+        self.transfers
+            .values()
+            .any(|t| !t.chunks.is_empty() && self.has_room(&self.targets(t.session, t.target)))
+    }
+
+    /// Moves file chunks into connection queues while every target has room.
+    pub(super) fn pump_transfers(&mut self) {
+        let active: Vec<TransferId> = self.transfers.keys().copied().collect();
+        for id in active {
+            self.pump_transfer(id);
+        }
+    }
+
+    fn pump_transfer(&mut self, id: TransferId) {
+        let Some(transfer) = self.transfers.get(&id) else {
+            return;
+        };
+        let (session, chunks, sent) = (
+            transfer.session,
+            transfer.chunks.clone(),
+            transfer.sent.clone(),
+        );
+        let tokens = self.targets(session, transfer.target);
+        if tokens.is_empty() {
+            let outcome = TransferOutcome::Failed("the connection closed".into());
+            self.end_transfer(session, id, outcome);
+            return;
+        }
+        while self.has_room(&tokens) {
+            let outcome = match chunks.try_recv() {
+                Ok(FileChunk::Opened { size }) => {
+                    let path = self.transfers.get(&id).map(|t| t.path.clone());
+                    let path = path.unwrap_or_default();
+                    let sent = sent.clone();
+                    let started = EventKind::TransferStarted {
+                        transfer: id,
+                        path,
+                        size,
+                        sent,
+                    };
+                    self.sink.emit(session, started);
+                    continue;
+                }
+                Ok(FileChunk::Data { bytes, last }) => {
+                    let data: Arc<[u8]> = bytes.into();
+                    for &token in &tokens {
+                        if let Some(conn) = self.conns.get_mut(&token) {
+                            conn.enqueue(data.clone(), false);
+                        }
+                        self.mark_flush(token);
+                    }
+                    sent.fetch_add(data.len() as u64, Ordering::Relaxed);
+                    if !last {
+                        continue;
+                    }
+                    TransferOutcome::Completed
+                }
+                Ok(FileChunk::End) => TransferOutcome::Completed,
+                Ok(FileChunk::Failed(error)) => TransferOutcome::Failed(error),
+                Err(TryRecvError::Empty) => return,
+                Err(TryRecvError::Disconnected) => {
+                    TransferOutcome::Failed("the file reader stopped".into())
+                }
+            };
+            self.end_transfer(session, id, outcome);
+            return;
+        }
+    }
+
+    // ---- capture
+
+    pub(super) fn set_capture(&mut self, session: SessionId, path: Option<PathBuf>) {
+        let Some(path) = path else {
+            // Dropping the sender lets the writer flush, close the file and report.
+            if let Some(s) = self.sessions.get_mut(&session) {
+                s.capture = None;
+            }
+            return;
+        };
+        // A socket not started yet may capture from its first connection on.
+        let s = self.sessions.entry(session).or_insert_with(Session::idle);
+        s.capture = None;
+        let id = self.next_capture;
+        self.next_capture += 1;
+        let answer = self.inbox_tx.clone();
+        let waker = self.waker.clone();
+        let started = capture::start_writer(session, id, path.clone(), move |done| {
+            if answer.send(Inbox::CaptureDone(done)).is_ok() {
+                let _ = waker.wake();
+            }
+        });
+        match started {
+            Ok(capture) => {
+                s.capture = Some(capture);
+                self.sink.emit(session, EventKind::CaptureStarted { path });
+            }
+            Err(e) => self.error(session, format!("cannot start the capture: {e}")),
+        }
+    }
+
+    pub(super) fn capture_done(&mut self, done: CaptureDone) {
+        if let Some(s) = self.sessions.get_mut(&done.session)
+            && s.capture.as_ref().is_some_and(|c| c.id == done.capture)
+        {
+            s.capture = None;
+        }
+        self.sink.emit(
+            done.session,
+            EventKind::CaptureStopped {
+                path: done.path,
+                bytes: done.bytes,
+                error: done.error,
+            },
+        );
+    }
+}
