@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crossbeam_channel::Sender;
 
-use super::SessionId;
+use super::ids::SessionId;
 use super::wording::describe_io_error;
 
 /// Received chunks waiting for the disk (64 KiB each at most).

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use chrono::Local;
 use crossbeam_channel::{Sender, TrySendError};
 
-use super::SessionId;
 use super::event::{Event, EventKind};
+use super::ids::SessionId;
 
 /// Events in flight before the owner counts as behind. With 64 KiB reads this bounds
 /// received data waiting in the channel to 64 MiB.

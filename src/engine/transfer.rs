@@ -10,8 +10,8 @@ use std::sync::atomic::AtomicU64;
 use crossbeam_channel::{Receiver, Sender};
 
 use super::command::Target;
+use super::ids::{SessionId, TransferId};
 use super::wording::describe_io_error;
-use super::{SessionId, TransferId};
 
 /// Bytes per chunk read from the file.
 pub const FILE_CHUNK: usize = 256 * 1024;

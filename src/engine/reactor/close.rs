@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use mio::Token;
 
 use super::{Deadline, Reactor};
-use crate::engine::SessionId;
 use crate::engine::command::CloseHow;
 use crate::engine::event::{CloseReason, EventKind, RepeatEnd, TransferOutcome};
+use crate::engine::ids::SessionId;
 
 /// How long a graceful close waits for the peer to take what is queued.
 const LINGER: Duration = Duration::from_secs(5);

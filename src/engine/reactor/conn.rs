@@ -8,9 +8,9 @@ use std::time::Instant;
 
 use crate::engine::chat::LineFramer;
 use crate::engine::event::{CloseReason, ConnInfo, Counters};
+use crate::engine::ids::{ConnId, SessionId};
 use crate::engine::queue::{SendQueue, Written};
 use crate::engine::transport::Stream;
-use crate::engine::{ConnId, SessionId};
 
 /// What the connection's writing half may still do.
 #[derive(Debug, PartialEq, Eq)]

@@ -13,8 +13,8 @@ use super::conn::Flushed;
 use crate::engine::capture::Capture;
 use crate::engine::command::{CloseHow, Target};
 use crate::engine::event::{CloseReason, EventKind};
+use crate::engine::ids::{ConnId, SessionId};
 use crate::engine::wording::close_reason_for;
-use crate::engine::{ConnId, SessionId};
 
 /// Reads per connection per loop turn, so one flooding peer cannot starve the others.
 pub(super) const READS_PER_TURN: usize = 16;
@@ -92,8 +92,8 @@ impl Reactor {
 
     /// `FinishSending`: nothing may be queued after the FIN, so what would keep sending ends.
     pub(super) fn finish_sending(&mut self, session: SessionId) {
-        self.end_repeat(session, crate::engine::RepeatEnd::Stopped);
-        self.end_transfers(session, crate::engine::TransferOutcome::Cancelled);
+        self.end_repeat(session, crate::engine::event::RepeatEnd::Stopped);
+        self.end_transfers(session, crate::engine::event::TransferOutcome::Cancelled);
         let members = self.members(session);
         if members.is_empty() {
             self.error(session, "not connected".into());

@@ -14,9 +14,9 @@ use super::{Deadline, Inbox, Reactor};
 use crate::engine::capture::{self, CaptureDone};
 use crate::engine::command::Target;
 use crate::engine::event::{EventKind, RepeatEnd, TransferOutcome};
+use crate::engine::ids::{SessionId, TransferId};
 use crate::engine::repeat::Repeat;
 use crate::engine::transfer::{self, FileChunk, Transfer};
-use crate::engine::{SessionId, TransferId};
 
 use super::session::Session;
 

@@ -8,7 +8,7 @@ use std::io;
 use mio::event::Source;
 use mio::{Interest, Poll, Token};
 
-use crate::engine::SessionId;
+use crate::engine::ids::SessionId;
 
 /// The waker's token; registered sockets start after it.
 pub(crate) const WAKER: Token = Token(0);

@@ -4,9 +4,9 @@
 use std::net::{SocketAddr, ToSocketAddrs};
 
 use super::{Inbox, Reactor};
-use crate::engine::SessionId;
 use crate::engine::addr::Endpoint;
 use crate::engine::event::EventKind;
+use crate::engine::ids::SessionId;
 use crate::engine::wording::describe_io_error;
 
 impl Reactor {

@@ -14,10 +14,10 @@ use super::{Deadline, Reactor};
 use crate::engine::addr::parse_endpoint;
 use crate::engine::command::ServerOptions;
 use crate::engine::event::EventKind;
+use crate::engine::ids::{ConnId, SessionId};
 use crate::engine::tcp;
 use crate::engine::transport::Stream;
 use crate::engine::wording::describe_io_error;
-use crate::engine::{ConnId, SessionId};
 
 /// How long to wait before accepting again after running out of descriptors.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use mio::Token;
 
-use crate::engine::SessionId;
 use crate::engine::capture::Capture;
 use crate::engine::command::ServerOptions;
+use crate::engine::ids::SessionId;
 use crate::engine::repeat::Repeat;
 use crate::engine::transport::{Listener, Stream};
 
