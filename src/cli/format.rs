@@ -289,10 +289,6 @@ mod tests {
             line(&mut log, closed),
             format!("{TIME} closed #1 {PEER} peer closed")
         );
-        let late = EventKind::Error {
-            message: "after".into(),
-        };
-        line(&mut log, late);
         assert_eq!(log.peer(conn(1)), "?");
     }
 
