@@ -2,7 +2,7 @@
 //! the window. Events go to stdout one line each; errors to stderr with a non-zero exit.
 //!
 //! - this module: the command-line syntax, the exit codes and the I/O both commands share;
-//! - [`format`]: the server's output lines, a pure function of its events;
+//! - `format`: the server's output lines, a pure function of its events;
 //! - `server` and `client`: the two event loops.
 
 mod client;
