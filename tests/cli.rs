@@ -3,8 +3,9 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -15,64 +16,93 @@ fn socklab(args: &[&str]) -> Command {
     command
 }
 
-/// Waits for the process to end, killing it and failing the test after [`WAIT`].
-fn wait_bounded(child: &mut Child) -> ExitStatus {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
+/// A running `socklab`, killed and reaped when dropped: a failing test leaves no process
+/// behind and cannot hang on one.
+struct Running {
+    child: Child,
+}
+
+impl Running {
+    fn spawn(command: &mut Command) -> Self {
+        Running {
+            child: command.spawn().expect("socklab starts"),
         }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("socklab did not exit in time");
+    }
+
+    /// Waits for the process to end, failing the test after [`WAIT`].
+    fn wait_bounded(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "socklab did not exit in time");
+            std::thread::sleep(Duration::from_millis(20));
         }
-        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    /// Everything it wrote to a piped stdout or stderr, once it has ended.
+    fn output(&mut self) -> (Vec<u8>, String) {
+        let mut out = Vec::new();
+        let mut err = String::new();
+        if let Some(mut stdout) = self.child.stdout.take() {
+            stdout.read_to_end(&mut out).unwrap();
+        }
+        if let Some(mut stderr) = self.child.stderr.take() {
+            stderr.read_to_string(&mut err).unwrap();
+        }
+        (out, err)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
 /// Runs to completion with no stdin; returns (status, stdout, stderr).
 fn run(args: &[&str]) -> (ExitStatus, String, String) {
-    let mut child = socklab(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let status = wait_bounded(&mut child);
-    let mut out = String::new();
-    let mut err = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    (status, out, err)
+    run_command(&mut socklab(args))
+}
+
+fn run_command(command: &mut Command) -> (ExitStatus, String, String) {
+    let mut process = Running::spawn(
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
+    let status = process.wait_bounded();
+    let (out, err) = process.output();
+    (status, String::from_utf8(out).unwrap(), err)
 }
 
 struct Server {
-    child: Child,
-    stdout: BufReader<ChildStdout>,
+    process: Running,
+    lines: Receiver<String>,
     addr: SocketAddr,
+}
+
+impl Server {
+    fn type_line(&mut self, line: &[u8]) {
+        let stdin = self.process.child.stdin.as_mut().unwrap();
+        stdin.write_all(line).unwrap();
+    }
 }
 
 fn start_server(extra: &[&str]) -> Server {
     let mut args = vec!["server", "127.0.0.1:0"];
     args.extend_from_slice(extra);
-    let mut child = socklab(&args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let first = next_line(&mut stdout);
+    let mut process = Running::spawn(
+        socklab(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
+    let lines = stdout_lines(process.child.stdout.take().unwrap());
+    let first = next_line(&lines);
     let addr = first
         .split_once(" listening ")
         .unwrap_or_else(|| panic!("first line announces the address: {first:?}"))
@@ -81,29 +111,68 @@ fn start_server(extra: &[&str]) -> Server {
         .parse()
         .unwrap();
     Server {
-        child,
-        stdout,
+        process,
+        lines,
         addr,
     }
 }
 
-/// One stdout line; the server is killed by the test's end if it hangs (reads are bounded
-/// by the events the test causes).
-fn next_line(stdout: &mut BufReader<ChildStdout>) -> String {
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    assert!(!line.is_empty(), "stdout ended early");
-    line
+/// Stdout lines, read on their own thread so that a silent process fails the test after
+/// [`WAIT`] instead of blocking it.
+fn stdout_lines(stdout: ChildStdout) -> Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut stdout = BufReader::new(stdout);
+        loop {
+            let mut line = String::new();
+            match stdout.read_line(&mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {
+                    if tx.send(line).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    rx
 }
 
-fn line_with(stdout: &mut BufReader<ChildStdout>, needle: &str) -> String {
+fn next_line(lines: &Receiver<String>) -> String {
+    match lines.recv_timeout(WAIT) {
+        Ok(line) => line,
+        Err(RecvTimeoutError::Timeout) => panic!("no stdout line within {WAIT:?}"),
+        Err(RecvTimeoutError::Disconnected) => panic!("stdout ended early"),
+    }
+}
+
+fn line_with(lines: &Receiver<String>, needle: &str) -> String {
     for _ in 0..50 {
-        let line = next_line(stdout);
+        let line = next_line(lines);
         if line.contains(needle) {
             return line;
         }
     }
     panic!("no line with {needle:?}");
+}
+
+/// Accepts one connection, failing the test after [`WAIT`].
+fn accept_bounded(listener: &TcpListener) -> (TcpStream, SocketAddr) {
+    listener.set_nonblocking(true).unwrap();
+    let deadline = Instant::now() + WAIT;
+    loop {
+        match listener.accept() {
+            Ok((stream, addr)) => {
+                stream.set_nonblocking(false).unwrap();
+                return (stream, addr);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                assert!(Instant::now() < deadline, "no connection within {WAIT:?}");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => panic!("accept: {e}"),
+        }
+    }
 }
 
 #[test]
@@ -113,27 +182,21 @@ fn chat_server_relays_logs_and_quits_on_stdin_quit() {
     let mut b = BufReader::new(client(server.addr));
     let a_addr = a.local_addr().unwrap();
     line_with(
-        &mut server.stdout,
+        &server.lines,
         &format!("accepted #1 {a_addr} -> {}", server.addr),
     );
-    line_with(&mut server.stdout, "accepted #2");
+    line_with(&server.lines, "accepted #2");
     a.write_all("hi\tthere 你好\r\n".as_bytes()).unwrap();
     assert_eq!(read_relay(&mut b, a_addr), "hi\tthere 你好");
-    let logged = line_with(&mut server.stdout, " line ");
+    let logged = line_with(&server.lines, " line ");
     assert!(
         logged.ends_with(&format!(" line #1 {a_addr} \"hi\\tthere 你好\"\n")),
         "{logged:?}"
     );
-    server
-        .child
-        .stdin
-        .as_mut()
-        .unwrap()
-        .write_all(b"quit\n")
-        .unwrap();
-    assert!(line_with(&mut server.stdout, "closed #").contains("server stopped"));
-    line_with(&mut server.stdout, " stopped");
-    assert!(wait_bounded(&mut server.child).success());
+    server.type_line(b"quit\n");
+    assert!(line_with(&server.lines, "closed #").contains("server stopped"));
+    line_with(&server.lines, " stopped");
+    assert!(server.process.wait_bounded().success());
     let mut a = BufReader::new(a);
     assert_eq!(
         read_relay(&mut a, a_addr),
@@ -147,26 +210,20 @@ fn chat_server_relays_logs_and_quits_on_stdin_quit() {
 fn plain_server_logs_received_bytes_and_broadcasts_stdin_lines() {
     let mut server = start_server(&[]);
     let mut a = client(server.addr);
-    line_with(&mut server.stdout, "accepted #1");
+    line_with(&server.lines, "accepted #1");
     a.write_all(b"GET /\r\n").unwrap();
-    let logged = line_with(&mut server.stdout, "received");
+    let logged = line_with(&server.lines, "received");
     let expected = format!(
         "received #1 {} 7 bytes \"GET /\\r\\n\"\n",
         a.local_addr().unwrap()
     );
     assert!(logged.ends_with(&expected), "{logged:?}");
-    server
-        .child
-        .stdin
-        .as_mut()
-        .unwrap()
-        .write_all(b"hello client\n")
-        .unwrap();
+    server.type_line(b"hello client\n");
     assert_eq!(read_exact(&mut a, 13), b"hello client\n");
-    line_with(&mut server.stdout, "sent #1");
-    send_sigterm(&server.child);
+    line_with(&server.lines, "sent #1");
+    send_sigterm(&server.process.child);
     assert!(
-        wait_bounded(&mut server.child).success(),
+        server.process.wait_bounded().success(),
         "SIGTERM ends it cleanly"
     );
 }
@@ -183,15 +240,15 @@ fn send_sigterm(child: &Child) {
 fn client_sends_stdin_prints_replies_and_addresses() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let mut child = socklab(&["client", &addr.to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (mut peer, peer_addr) = listener.accept().unwrap();
+    let mut process = Running::spawn(
+        socklab(&["client", &addr.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
+    let (mut peer, peer_addr) = accept_bounded(&listener);
     peer.set_read_timeout(Some(WAIT)).unwrap();
-    let mut stdin = child.stdin.take().unwrap();
+    let mut stdin = process.child.stdin.take().unwrap();
     stdin.write_all(b"hello\nworld\n").unwrap();
     drop(stdin);
     let mut request = Vec::new();
@@ -199,16 +256,8 @@ fn client_sends_stdin_prints_replies_and_addresses() {
     assert_eq!(request, b"hello\nworld\n");
     peer.write_all(b"reply\x00\n").unwrap();
     drop(peer);
-    let status = wait_bounded(&mut child);
-    let mut out = Vec::new();
-    child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let status = process.wait_bounded();
+    let (out, err) = process.output();
     assert!(status.success(), "{err}");
     assert_eq!(out, b"reply\x00\n");
     assert!(
@@ -247,6 +296,23 @@ fn bad_input_gives_one_clear_line_and_a_non_zero_exit() {
             "{err}"
         );
     }
+}
+
+#[test]
+fn a_failed_engine_ends_the_server_with_exit_code_1_and_the_reason() {
+    // The `socklab` that tests run is built with the `testing` feature, which reads this.
+    let (status, out, err) =
+        run_command(socklab(&["server", "127.0.0.1:0"]).env("SOCKLAB_TEST_FAIL_ENGINE", "1"));
+    assert_eq!(status.code(), Some(1), "{err}");
+    let out: Vec<&str> = out.lines().collect();
+    assert!(
+        matches!(&out[..], [only] if only.contains(" listening 127.0.0.1:")),
+        "it failed once listening, after printing that: {out:?}"
+    );
+    assert_eq!(
+        err, "socklab: the network loop failed: injected by a test\n",
+        "the reason, alone, on stderr"
+    );
 }
 
 #[test]

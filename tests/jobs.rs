@@ -5,18 +5,22 @@ mod common;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::*;
 use socklab::engine::{
-    Command, Engine, EventKind, RepeatEnd, SessionId, Target, TransferId, TransferOutcome,
+    Command, Engine, EventKind, FILE_CHUNK, RepeatEnd, SessionId, Target, TransferId,
+    TransferOutcome,
 };
+use tempfile::TempDir;
 
-fn temp_path(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("socklab-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+/// A fresh directory for a test's files, removed when dropped, even by a failing test.
+fn temp_dir() -> TempDir {
+    tempfile::Builder::new()
+        .prefix("socklab-test-")
+        .tempdir()
+        .expect("a temporary directory")
 }
 
 fn send_file(engine: &Engine, session: SessionId, path: PathBuf) -> TransferId {
@@ -53,6 +57,28 @@ fn repeat(
         interval,
         count,
     });
+}
+
+/// Waits until `counter` has not moved for `quiet`, failing the test if it still moves
+/// after [`WAIT`]; returns where it stopped.
+fn settled(counter: &AtomicU64, quiet: Duration) -> u64 {
+    let deadline = Instant::now() + WAIT;
+    let mut last = counter.load(Ordering::Relaxed);
+    let mut unchanged_since = Instant::now();
+    loop {
+        std::thread::sleep(Duration::from_millis(20));
+        let now = counter.load(Ordering::Relaxed);
+        if now != last {
+            last = now;
+            unchanged_since = Instant::now();
+        } else if unchanged_since.elapsed() >= quiet {
+            return now;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still moving after {WAIT:?}, at {now}"
+        );
+    }
 }
 
 /// Bytes that differ at every position, so a lost or reordered chunk shows.
@@ -132,7 +158,8 @@ fn repeat_ends_when_its_connection_goes() {
 
 #[test]
 fn a_file_streams_completely_and_in_order() {
-    let path = temp_path("stream.bin");
+    let dir = temp_dir();
+    let path = dir.path().join("stream.bin");
     let content = pattern(9 * 1024 * 1024 + 123);
     std::fs::write(&path, &content).unwrap();
     let engine = engine();
@@ -170,12 +197,12 @@ fn a_file_streams_completely_and_in_order() {
         );
         std::thread::sleep(Duration::from_millis(1));
     }
-    std::fs::remove_file(path).unwrap();
 }
 
 #[test]
 fn a_transfer_to_a_peer_that_does_not_read_can_be_cancelled_and_memory_stays_bounded() {
-    let path = temp_path("cancel.bin");
+    let dir = temp_dir();
+    let path = dir.path().join("cancel.bin");
     std::fs::write(&path, pattern(64 * 1024 * 1024)).unwrap();
     let engine = engine();
     let (session, _idle) = server_with_a_peer(&engine);
@@ -184,9 +211,13 @@ fn a_transfer_to_a_peer_that_does_not_read_can_be_cancelled_and_memory_stays_bou
         EventKind::TransferStarted { sent, .. } => Some(sent.clone()),
         _ => None,
     });
-    // The peer reads nothing: progress stops at kernel buffers plus about one queue's worth.
-    std::thread::sleep(Duration::from_millis(300));
-    let stalled = live.load(Ordering::Relaxed);
+    // The peer reads nothing: the transfer moves, then stops at kernel buffers plus about
+    // one queue's worth, far short of the file.
+    let stalled = settled(&live, Duration::from_millis(300));
+    assert!(
+        stalled >= FILE_CHUNK as u64,
+        "only {stalled} bytes moved: the transfer never got going"
+    );
     assert!(
         stalled < 32 * 1024 * 1024,
         "{stalled} bytes taken while the peer reads nothing"
@@ -197,14 +228,14 @@ fn a_transfer_to_a_peer_that_does_not_read_can_be_cancelled_and_memory_stays_bou
         _ => None,
     });
     assert_eq!(outcome, TransferOutcome::Cancelled);
-    std::fs::remove_file(path).unwrap();
 }
 
 #[test]
 fn a_missing_file_fails_with_its_reason() {
     let engine = engine();
     let (session, _client) = server_with_a_peer(&engine);
-    send_file(&engine, session, temp_path("does-not-exist.bin"));
+    let dir = temp_dir();
+    send_file(&engine, session, dir.path().join("does-not-exist.bin"));
     let outcome = wait_for(&engine, |e| match &e.kind {
         EventKind::TransferFinished { outcome, .. } => Some(outcome.clone()),
         _ => None,
@@ -217,7 +248,8 @@ fn a_missing_file_fails_with_its_reason() {
 
 #[test]
 fn capture_writes_every_received_byte_even_when_nobody_reads_events() {
-    let path = temp_path("capture.bin");
+    let dir = temp_dir();
+    let path = dir.path().join("capture.bin");
     let engine = engine();
     let (session, addr) = listen(&engine, false);
     engine.execute(Command::Capture {
@@ -274,7 +306,6 @@ fn capture_writes_every_received_byte_even_when_nobody_reads_events() {
         written == content,
         "the capture file holds exactly what was sent"
     );
-    std::fs::remove_file(path).unwrap();
 }
 
 #[test]
@@ -298,7 +329,8 @@ fn a_send_larger_than_the_queue_cap_is_refused_with_a_reason() {
 
 #[test]
 fn a_large_file_to_a_fast_reader_does_not_stall() {
-    let path = temp_path("fast.bin");
+    let dir = temp_dir();
+    let path = dir.path().join("fast.bin");
     let content = pattern(96 * 1024 * 1024);
     std::fs::write(&path, &content).unwrap();
     let engine = engine();
@@ -314,7 +346,6 @@ fn a_large_file_to_a_fast_reader_does_not_stall() {
     });
     assert_eq!(outcome, TransferOutcome::Completed);
     assert!(reader.join().unwrap().expect("every byte") == content);
-    std::fs::remove_file(path).unwrap();
 }
 
 #[test]
@@ -362,7 +393,8 @@ fn absurd_timeouts_and_intervals_do_not_panic_the_engine() {
 
 #[test]
 fn a_capture_set_before_the_socket_starts_records_from_the_first_connection() {
-    let path = temp_path("early-capture.bin");
+    let dir = temp_dir();
+    let path = dir.path().join("early-capture.bin");
     let engine = engine();
     // A socket restored from the last run: it has an id but has not started yet.
     let session = engine.new_session_id();
@@ -397,5 +429,4 @@ fn a_capture_set_before_the_socket_starts_records_from_the_first_connection() {
     });
     assert_eq!(bytes, 11);
     assert_eq!(std::fs::read(&path).unwrap(), b"first bytes");
-    std::fs::remove_file(path).unwrap();
 }

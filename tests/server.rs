@@ -219,8 +219,13 @@ fn sending_with_no_connection_is_an_error_not_a_silent_drop() {
 
 #[test]
 fn listens_on_ipv6_loopback_when_the_machine_has_it() {
-    if TcpListener::bind("[::1]:0").is_err() {
-        eprintln!("no IPv6 loopback here; skipped");
+    if let Err(error) = TcpListener::bind("[::1]:0") {
+        // Straight to stderr, past the harness's capture of `eprintln!`, so that the skip
+        // shows in a normal `cargo test` run and not only with --nocapture.
+        let _ = writeln!(
+            std::io::stderr(),
+            "listens_on_ipv6_loopback_when_the_machine_has_it: skipped, cannot bind [::1] here ({error})"
+        );
         return;
     }
     let engine = engine();

@@ -93,3 +93,112 @@ impl EventSink {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use crossbeam_channel::Receiver;
+
+    use super::*;
+
+    /// A sink on a channel with room for `capacity` events, and a count of its wake calls.
+    fn sink(capacity: usize) -> (EventSink, Receiver<Event>, Arc<AtomicUsize>) {
+        let (tx, rx) = crossbeam_channel::bounded(capacity);
+        let wakes = Arc::new(AtomicUsize::new(0));
+        let counted = wakes.clone();
+        let wake = Arc::new(move || {
+            counted.fetch_add(1, Ordering::Relaxed);
+        });
+        (EventSink::new(tx, wake), rx, wakes)
+    }
+
+    fn emit_numbered(sink: &mut EventSink, n: usize) {
+        let message = n.to_string();
+        sink.emit(SessionId::new(1), EventKind::Error { message });
+    }
+
+    fn number(event: Event) -> usize {
+        match event.kind {
+            EventKind::Error { message } => message.parse().unwrap(),
+            other => panic!("unexpected event {other:?}"),
+        }
+    }
+
+    #[test]
+    fn events_emitted_while_full_keep_their_order_and_congestion_lasts_exactly_as_long() {
+        let (mut sink, rx, _) = sink(2);
+        emit_numbered(&mut sink, 0);
+        emit_numbered(&mut sink, 1);
+        assert!(!sink.congested(), "two events fit in the channel");
+        emit_numbered(&mut sink, 2);
+        assert!(sink.congested(), "the third waits in the overflow");
+
+        // Room appears, but a new event must queue behind the waiting one, not jump it.
+        assert_eq!(number(rx.try_recv().unwrap()), 0);
+        emit_numbered(&mut sink, 3);
+        assert!(sink.congested());
+
+        let mut received = Vec::new();
+        let mut next = 4;
+        while sink.congested() {
+            received.push(number(rx.try_recv().unwrap()));
+            sink.retry_overflow();
+            // More events while catching up still go to the back.
+            if next < 7 {
+                emit_numbered(&mut sink, next);
+                next += 1;
+            }
+        }
+        received.extend(rx.try_iter().map(number));
+        assert_eq!(received, (1..7).collect::<Vec<_>>());
+
+        // Once drained, events go straight into the channel again.
+        emit_numbered(&mut sink, 7);
+        assert!(!sink.congested());
+        assert_eq!(number(rx.try_recv().unwrap()), 7);
+    }
+
+    #[test]
+    fn retry_moves_only_what_fits_and_keeps_the_rest_waiting() {
+        let (mut sink, rx, _) = sink(1);
+        for n in 0..4 {
+            emit_numbered(&mut sink, n);
+        }
+        sink.retry_overflow();
+        assert!(sink.congested(), "the channel is still full");
+        assert_eq!(number(rx.try_recv().unwrap()), 0);
+        sink.retry_overflow();
+        assert!(sink.congested(), "one moved, two still wait");
+        assert_eq!(number(rx.try_recv().unwrap()), 1);
+        sink.retry_overflow();
+        assert_eq!(number(rx.try_recv().unwrap()), 2);
+        sink.retry_overflow();
+        assert!(!sink.congested(), "the last one moved");
+        assert_eq!(number(rx.try_recv().unwrap()), 3);
+        assert!(rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn a_gone_owner_drops_the_waiting_events_instead_of_holding_them() {
+        let (mut sink, rx, _) = sink(1);
+        emit_numbered(&mut sink, 0);
+        emit_numbered(&mut sink, 1);
+        assert!(sink.congested());
+        drop(rx);
+        sink.retry_overflow();
+        assert!(!sink.congested());
+    }
+
+    #[test]
+    fn the_owner_is_woken_once_per_turn_and_only_after_an_emit() {
+        let (mut sink, _rx, wakes) = sink(4);
+        sink.wake_owner();
+        assert_eq!(wakes.load(Ordering::Relaxed), 0, "nothing emitted yet");
+        emit_numbered(&mut sink, 0);
+        emit_numbered(&mut sink, 1);
+        sink.wake_owner();
+        sink.wake_owner();
+        assert_eq!(wakes.load(Ordering::Relaxed), 1);
+    }
+}

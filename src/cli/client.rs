@@ -1,0 +1,306 @@
+//! `socklab client`: stdin lines are sent, received bytes go to stdout byte for byte, and
+//! the connection's end decides the exit code. [`step`] decides what each event means.
+
+use std::io::{self, Write};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, never, select};
+
+use super::{
+    ClientArgs, Failure, check_address, seconds, start_engine, stdin_lines, termination_signals,
+};
+use crate::engine::{CloseReason, Command, EventKind, Target};
+
+/// What the client loop does with one event.
+#[derive(Debug, PartialEq, Eq)]
+enum ClientStep {
+    /// Connected: tell stderr this and start sending stdin.
+    Connected(String),
+    /// Write these received bytes to stdout.
+    Output(Vec<u8>),
+    /// Everything is sent: keep reading for `--wait`, then end.
+    Linger,
+    /// Tell stderr this and go on.
+    Warn(String),
+    /// End the command.
+    End(Result<(), Failure>),
+    /// Nothing to do.
+    Quiet,
+}
+
+/// What one event means to a client connecting to `addr` (as typed).
+fn step(kind: EventKind, addr: &str) -> ClientStep {
+    match kind {
+        EventKind::ConnectFailed { error } => ClientStep::End(Err(Failure::runtime(format!(
+            "cannot connect to {addr}: {error}"
+        )))),
+        EventKind::Connected(info) => ClientStep::Connected(format!(
+            "connected, sockname {} peername {}",
+            info.local, info.peer
+        )),
+        EventKind::Received { data, .. } => ClientStep::Output(data),
+        EventKind::SendingFinished { .. } => ClientStep::Linger,
+        // Interrupted before the connection was made.
+        EventKind::Stopped => ClientStep::End(Ok(())),
+        EventKind::Closed { reason, unsent, .. } => ClientStep::End(if unsent > 0 {
+            Err(Failure::runtime(format!(
+                "connection closed ({reason}), {unsent} bytes not sent"
+            )))
+        } else if matches!(reason, CloseReason::PeerClosed | CloseReason::Closed) {
+            Ok(())
+        } else {
+            Err(Failure::runtime(format!("connection closed: {reason}")))
+        }),
+        EventKind::Error { message } => ClientStep::Warn(message),
+        EventKind::EngineFailed { error } => ClientStep::End(Err(Failure::runtime(error))),
+        // The connected line names the address that answered; the attempts need no line.
+        EventKind::Connecting { .. } => ClientStep::Quiet,
+        // Stdout carries only what the peer sent, byte for byte.
+        EventKind::Sent { .. } | EventKind::SendsUnreported { .. } => ClientStep::Quiet,
+        // Server sessions only.
+        EventKind::Listening { .. }
+        | EventKind::ListenFailed { .. }
+        | EventKind::ChatLine { .. }
+        | EventKind::LinesUnreported { .. } => ClientStep::Quiet,
+        // Repeats, transfers and captures are started from the window only.
+        EventKind::RepeatStarted { .. }
+        | EventKind::RepeatFinished { .. }
+        | EventKind::TransferStarted { .. }
+        | EventKind::TransferFinished { .. }
+        | EventKind::CaptureStarted { .. }
+        | EventKind::CaptureStopped { .. } => ClientStep::Quiet,
+    }
+}
+
+pub(super) fn run(args: ClientArgs) -> Result<(), Failure> {
+    check_address(&args.addr)?;
+    let timeout = seconds(args.timeout, "timeout")?;
+    let wait = seconds(args.wait, "wait")?;
+    let engine = start_engine()?;
+    let signals = termination_signals();
+    let lines = stdin_lines();
+    let session = engine.connect(&args.addr, timeout);
+    // Stdin is read only once connected.
+    let mut stdin: Receiver<Vec<u8>> = never();
+    let mut finish_deadline: Option<Instant> = None;
+    loop {
+        if finish_deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+            return Ok(());
+        }
+        select! {
+            recv(engine.events()) -> event => {
+                let Ok(event) = event else { return Ok(()) };
+                match step(event.kind, &args.addr) {
+                    ClientStep::Connected(notice) => {
+                        eprintln!("socklab: {notice}");
+                        stdin = lines.clone();
+                    }
+                    ClientStep::Output(data) => {
+                        let mut out = io::stdout().lock();
+                        if out.write_all(&data).and_then(|()| out.flush()).is_err() {
+                            // Nobody reads our output any more: stop like `nc` would.
+                            return Ok(());
+                        }
+                    }
+                    ClientStep::Linger => finish_deadline = Some(Instant::now() + wait),
+                    ClientStep::Warn(message) => eprintln!("socklab: {message}"),
+                    ClientStep::End(result) => return result,
+                    ClientStep::Quiet => {}
+                }
+            }
+            recv(stdin) -> line => match line {
+                Ok(line) => engine.send(session, Target::All, line),
+                Err(_) => {
+                    stdin = never();
+                    engine.execute(Command::FinishSending { session });
+                }
+            },
+            recv(signals) -> _ => {
+                engine.execute(Command::Stop { session });
+                finish_deadline.get_or_insert(Instant::now() + Duration::from_secs(2));
+            }
+            default(Duration::from_millis(100)) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicU64;
+
+    use super::*;
+    use crate::engine::{ConnId, ConnInfo, RepeatEnd, TransferId, TransferOutcome};
+
+    const ADDR: &str = "example.test:80";
+
+    fn closed(reason: CloseReason, unsent: u64) -> EventKind {
+        EventKind::Closed {
+            conn: ConnId::new(1),
+            reason,
+            unsent,
+        }
+    }
+
+    fn runtime_failure(message: &str) -> ClientStep {
+        ClientStep::End(Err(Failure::runtime(message.into())))
+    }
+
+    #[test]
+    fn connecting_is_quiet_and_connected_names_both_ends() {
+        let connecting = EventKind::Connecting {
+            peer: "192.0.2.1:80".parse().unwrap(),
+        };
+        assert_eq!(step(connecting, ADDR), ClientStep::Quiet);
+        let connected = EventKind::Connected(ConnInfo {
+            conn: ConnId::new(1),
+            local: "192.0.2.9:50000".parse().unwrap(),
+            peer: "192.0.2.1:80".parse().unwrap(),
+            counters: Default::default(),
+        });
+        assert_eq!(
+            step(connected, ADDR),
+            ClientStep::Connected(
+                "connected, sockname 192.0.2.9:50000 peername 192.0.2.1:80".into()
+            )
+        );
+    }
+
+    #[test]
+    fn a_failed_connection_ends_with_the_typed_address_and_the_reason() {
+        let failed = EventKind::ConnectFailed {
+            error: "connection refused".into(),
+        };
+        assert_eq!(
+            step(failed, ADDR),
+            runtime_failure("cannot connect to example.test:80: connection refused")
+        );
+    }
+
+    #[test]
+    fn received_bytes_go_out_unchanged_and_sent_ones_are_not_echoed() {
+        let received = EventKind::Received {
+            conn: ConnId::new(1),
+            data: b"reply\x00\n".to_vec(),
+        };
+        assert_eq!(
+            step(received, ADDR),
+            ClientStep::Output(b"reply\x00\n".to_vec())
+        );
+        let sent = EventKind::Sent {
+            conn: ConnId::new(1),
+            data: Arc::from(&b"hello\n"[..]),
+        };
+        assert_eq!(step(sent, ADDR), ClientStep::Quiet);
+        let unreported = EventKind::SendsUnreported {
+            messages: 2,
+            bytes: 10,
+        };
+        assert_eq!(step(unreported, ADDR), ClientStep::Quiet);
+    }
+
+    #[test]
+    fn finished_sending_starts_the_wait_for_the_last_bytes() {
+        let finished = EventKind::SendingFinished {
+            conn: ConnId::new(1),
+        };
+        assert_eq!(step(finished, ADDR), ClientStep::Linger);
+    }
+
+    #[test]
+    fn a_clean_close_or_a_stop_ends_successfully() {
+        assert_eq!(
+            step(closed(CloseReason::PeerClosed, 0), ADDR),
+            ClientStep::End(Ok(()))
+        );
+        assert_eq!(
+            step(closed(CloseReason::Closed, 0), ADDR),
+            ClientStep::End(Ok(()))
+        );
+        assert_eq!(step(EventKind::Stopped, ADDR), ClientStep::End(Ok(())));
+    }
+
+    #[test]
+    fn a_close_with_unsent_bytes_fails_even_when_the_peer_closed_cleanly() {
+        assert_eq!(
+            step(closed(CloseReason::PeerClosed, 5), ADDR),
+            runtime_failure("connection closed (peer closed), 5 bytes not sent")
+        );
+    }
+
+    #[test]
+    fn a_reset_fails_with_the_reason() {
+        assert_eq!(
+            step(closed(CloseReason::PeerReset, 0), ADDR),
+            runtime_failure("connection closed: reset by peer")
+        );
+    }
+
+    #[test]
+    fn an_error_is_a_warning_and_an_engine_failure_is_the_end() {
+        let error = EventKind::Error {
+            message: "not sent: no connection is open".into(),
+        };
+        assert_eq!(
+            step(error, ADDR),
+            ClientStep::Warn("not sent: no connection is open".into())
+        );
+        let failed = EventKind::EngineFailed {
+            error: "the network thread crashed: boom".into(),
+        };
+        assert_eq!(
+            step(failed, ADDR),
+            runtime_failure("the network thread crashed: boom")
+        );
+    }
+
+    #[test]
+    fn kinds_a_client_command_never_causes_do_nothing() {
+        let path = PathBuf::from("/tmp/x.bin");
+        let quiet = [
+            EventKind::Listening {
+                local: "127.0.0.1:1".parse().unwrap(),
+            },
+            EventKind::ListenFailed {
+                error: "in use".into(),
+            },
+            EventKind::ChatLine {
+                conn: ConnId::new(1),
+                peer: "127.0.0.1:2".parse().unwrap(),
+                line: b"hi".to_vec(),
+            },
+            EventKind::LinesUnreported { count: 1 },
+            EventKind::RepeatStarted {
+                sent: Arc::new(AtomicU64::new(0)),
+                count: None,
+            },
+            EventKind::RepeatFinished {
+                sent: 1,
+                end: RepeatEnd::Stopped,
+            },
+            EventKind::TransferStarted {
+                transfer: TransferId::new(1),
+                path: path.clone(),
+                size: 1,
+                sent: Arc::new(AtomicU64::new(0)),
+            },
+            EventKind::TransferFinished {
+                transfer: TransferId::new(1),
+                path: path.clone(),
+                sent: 1,
+                outcome: TransferOutcome::Cancelled,
+            },
+            EventKind::CaptureStarted { path: path.clone() },
+            EventKind::CaptureStopped {
+                path,
+                bytes: 0,
+                error: None,
+            },
+        ];
+        for kind in quiet {
+            let shown = format!("{kind:?}");
+            assert_eq!(step(kind, ADDR), ClientStep::Quiet, "{shown}");
+        }
+    }
+}
