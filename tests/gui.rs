@@ -12,10 +12,10 @@ use eframe::egui::accesskit::Role;
 use eframe::egui::{Key, Modifiers};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
+use socklab::model::persist::Saved;
+use socklab::model::session::State;
 use socklab::payload::TextEncoding;
 use socklab::ui::SocklabApp;
-use socklab::ui::persist::Saved;
-use socklab::ui::session::State;
 
 const LISTEN_FIELD: &str = "Listen on (host:port, port 0 = any free port)";
 const CONNECT_FIELD: &str = "Connect to (host:port)";
