@@ -6,7 +6,7 @@
 //! - [`filter`]: which rows to show, kept up to date incrementally.
 //! - [`row_text`]: a log row as text, shared by the log view and the saved log.
 //! - [`export`]: a log written to a file as text or CSV.
-//! - [`format`]: small text formats (byte counts, rates, uptime, clock).
+//! - [`format`](mod@format): small text formats (byte counts, rates, uptime, clock).
 //! - [`persist`]: what is remembered between runs.
 
 pub mod export;

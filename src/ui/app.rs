@@ -23,6 +23,8 @@ use crate::model::session::{Kind, Session};
 const EVENT_BUDGET: Duration = Duration::from_millis(6);
 
 pub struct SocklabApp {
+    /// The window's context, for the file dialogs to wake it when they close.
+    ctx: egui::Context,
     engine: Engine,
     /// What is remembered between runs; the socket list is filled in when saving.
     saved: Saved,
@@ -70,6 +72,7 @@ impl SocklabApp {
             .collect::<Vec<_>>();
         let (notices_tx, notices_rx) = crossbeam_channel::unbounded();
         Ok(SocklabApp {
+            ctx: ctx.clone(),
             selected: sessions.first().map(|s| s.id),
             sessions,
             form: NewSocketForm::new(saved.options.form_addr.clone()),
@@ -111,24 +114,24 @@ impl SocklabApp {
         self.form.addr = addr.to_string();
         self.form.chat = chat;
         if let Some(action) = self.form.submit() {
-            self.apply_action(action, None);
+            self.apply_action(action);
         }
     }
 
     /// Streams the file at `path` to the session's current target (after the file dialog).
     pub fn send_file(&mut self, session: SessionId, path: PathBuf) {
-        self.apply_action(Action::SendFile { session, path }, None);
+        self.apply_action(Action::SendFile { session, path });
     }
 
     /// Writes the session's log to `path` on a background thread (after the save dialog).
     pub fn save_log(&mut self, session: SessionId, path: PathBuf) {
-        self.apply_action(Action::SaveLog { session, path }, None);
+        self.apply_action(Action::SaveLog { session, path });
     }
 
     /// Captures every received byte of the session to `path` (after the capture dialog).
     pub fn capture_to(&mut self, session: SessionId, path: PathBuf) {
         let path = Some(path);
-        self.apply_action(Action::Capture { session, path }, None);
+        self.apply_action(Action::Capture { session, path });
     }
 
     fn session(&self, id: SessionId) -> Option<&Session> {
@@ -184,8 +187,8 @@ impl SocklabApp {
         }
     }
 
-    /// Does what the user asked for. `ctx` is needed only to open a file dialog.
-    fn apply_action(&mut self, action: Action, ctx: Option<&egui::Context>) {
+    /// Does what the user asked for.
+    fn apply_action(&mut self, action: Action) {
         match action {
             Action::Create { kind, addr } => {
                 let id = self.engine.new_session_id();
@@ -246,9 +249,7 @@ impl SocklabApp {
             }
             Action::SaveLog { session, path } => self.save_log_now(session, path),
             Action::OpenDialog { session, purpose } => {
-                if let Some(ctx) = ctx {
-                    self.dialogs.open(ctx, session, purpose);
-                }
+                self.dialogs.open(&self.ctx, session, purpose)
             }
             Action::ResetCounters(id) => {
                 if let Some(s) = self.session_mut(id) {
@@ -333,10 +334,10 @@ impl SocklabApp {
     }
 
     /// Paths chosen in file dialogs become actions; background results become log rows.
-    fn handle_background(&mut self, ctx: &egui::Context) {
+    fn handle_background(&mut self) {
         for chosen in self.dialogs.poll() {
             if let Some(action) = self.dialog_action(chosen) {
-                self.apply_action(action, Some(ctx));
+                self.apply_action(action);
             }
         }
         while let Ok((session, text)) = self.notices_rx.try_recv() {
@@ -376,7 +377,7 @@ impl SocklabApp {
     /// headless context.
     pub fn window_ui(&mut self, ui: &mut egui::Ui) {
         self.drain_events(ui.ctx());
-        self.handle_background(ui.ctx());
+        self.handle_background();
         let now = Instant::now();
         for session in &mut self.sessions {
             let totals = session.totals();
@@ -423,7 +424,7 @@ impl SocklabApp {
         });
         if !actions.is_empty() {
             for action in actions {
-                self.apply_action(action, Some(ui.ctx()));
+                self.apply_action(action);
             }
             // What the actions changed is drawn in the next frame.
             ui.ctx().request_repaint();

@@ -1,5 +1,5 @@
 //! The window: eframe/egui drawing the [`crate::model`] that engine events build. Panels
-//! draw and push [`action::Action`]s; `app.rs` applies them once per frame.
+//! draw and push `action::Action`s; `app.rs` applies them once per frame.
 //!
 //! - `app.rs`: the eframe app: events in, panels drawn, actions applied, state saved.
 //! - `action.rs`: what the user can ask for.

@@ -1,6 +1,6 @@
 //! The window's colours in one place: socket states (and the status dot that shows them),
-//! log directions, errors and warnings. Fixed colours are chosen to read on both the dark
-//! and the light theme; the rest follow egui's visuals.
+//! log directions, errors and warnings. Fixed colours only where egui's visuals have none
+//! for the purpose; the rest follow the dark or light theme.
 
 use eframe::egui::{self, Color32, Visuals};
 
