@@ -18,9 +18,9 @@ use mio::{Events, Interest, Poll, Token};
 use socklab::engine::{
     Command, ConnInfo, Engine, Event, EventKind, ServerOptions, SessionId, Target,
 };
-use socklab::ui::log::{Direction, LogRow};
-use socklab::ui::persist::Saved;
-use socklab::ui::session::{Kind, Session};
+use socklab::model::log::{Direction, LogRow};
+use socklab::model::persist::Saved;
+use socklab::model::session::{Kind, Session};
 use socklab::ui::{FormKind, SocklabApp};
 
 const GIB: u64 = 1024 * 1024 * 1024;

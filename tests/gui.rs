@@ -12,10 +12,10 @@ use eframe::egui::accesskit::Role;
 use eframe::egui::{Key, Modifiers};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
+use socklab::model::persist::Saved;
+use socklab::model::session::State;
 use socklab::payload::TextEncoding;
 use socklab::ui::SocklabApp;
-use socklab::ui::persist::Saved;
-use socklab::ui::session::State;
 
 const LISTEN_FIELD: &str = "Listen on (host:port, port 0 = any free port)";
 const CONNECT_FIELD: &str = "Connect to (host:port)";
@@ -627,4 +627,39 @@ fn sockets_history_and_presets_survive_a_restart() {
     run_until(&mut harness, "the restored server to listen", |h| {
         h.state().sessions()[0].state == State::Listening
     });
+}
+
+/// Starts a server by clicking, makes the engine fail, and checks the window says so.
+fn engine_failure_is_shown(panic: bool, cause: &str) {
+    let mut harness = app();
+    let server = start_server(&mut harness, false);
+    harness.state().engine_for_test().inject_failure(panic);
+    wait_for_text(&mut harness, "The network engine stopped");
+    assert!(
+        shows_text(&harness, &format!("The network engine stopped: {cause}")),
+        "the banner names the cause"
+    );
+    assert!(
+        matches!(&harness.state().sessions()[0].state, State::Failed(error) if error.starts_with(cause)),
+        "the session failed with the engine: {:?}",
+        harness.state().sessions()[0].state
+    );
+    assert!(
+        shows_text(&harness, &format!("{server}, error")),
+        "the socket list marks the server as an error"
+    );
+    assert!(
+        shows_text(&harness, &format!("network engine stopped: {cause}")),
+        "the session's log says why"
+    );
+}
+
+#[test]
+fn a_failed_engine_is_shown_above_everything_and_each_socket_is_an_error() {
+    engine_failure_is_shown(false, "the network loop failed: injected by a test");
+}
+
+#[test]
+fn a_crashed_network_thread_is_shown_as_a_crash() {
+    engine_failure_is_shown(true, "the network thread crashed: injected by a test");
 }

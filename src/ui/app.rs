@@ -1,4 +1,6 @@
-//! The eframe app: drains engine events within a time budget, then draws the panels.
+//! The eframe app: each frame it applies engine events (within a time budget), draws the
+//! panels, and applies the actions they pushed, in one place: every engine command the
+//! window sends, and the change to sessions or saved settings that goes with it, is here.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -6,50 +8,36 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 use eframe::egui;
 
-use super::dialogs::{Dialogs, Purpose};
-use super::log_export::{self, ExportFormat};
-use super::persist::{STORAGE_KEY, Saved, SavedSocket};
-use super::session::{Kind, Session, State};
-use super::{session_view, sessions_panel};
-use crate::engine::{Command, Engine, Event, EventKind, ServerOptions, SessionId};
+use super::action::Action;
+use super::composer::ComposerPanel;
+use super::dialogs::{Chosen, Dialogs, Purpose};
+use super::session_view::{self, ViewContext};
+use super::sessions_panel::{self, FormKind, NewSocketForm};
+use super::theme;
+use crate::engine::{CloseHow, Command, Engine, Event, EventKind, SessionId};
+use crate::model::export::{self, ExportFormat};
+use crate::model::persist::{STORAGE_KEY, Saved, SavedSocket};
+use crate::model::session::{Kind, Session};
 
 /// Time per frame spent applying events; the rest is for drawing.
 const EVENT_BUDGET: Duration = Duration::from_millis(6);
 
-/// What the panels share besides the session they draw.
-pub struct Shared {
-    pub engine: Engine,
-    pub saved: Saved,
-    pub dialogs: Dialogs,
-    /// The preset name field in the composer.
-    pub preset_name: String,
-}
-
 pub struct SocklabApp {
-    pub(super) shared: Shared,
-    pub(super) sessions: Vec<Session>,
-    pub(super) selected: Option<SessionId>,
-    pub(super) form: NewSocketForm,
+    /// The window's context, for the file dialogs to wake it when they close.
+    ctx: egui::Context,
+    engine: Engine,
+    /// What is remembered between runs; the socket list is filled in when saving.
+    saved: Saved,
+    dialogs: Dialogs,
+    sessions: Vec<Session>,
+    selected: Option<SessionId>,
+    form: NewSocketForm,
+    composer: ComposerPanel,
     /// Why the engine stopped for good, shown above everything once it happens.
-    pub(super) engine_failure: Option<String>,
+    engine_failure: Option<String>,
     /// Results of background work (saving a log) to show in a session's log.
     notices_tx: Sender<(SessionId, String)>,
     notices_rx: Receiver<(SessionId, String)>,
-}
-
-/// The "new socket" form in the side panel.
-pub struct NewSocketForm {
-    pub kind: FormKind,
-    pub addr: String,
-    pub chat: bool,
-    /// Shown under the address field: a typo, or why the last start failed.
-    pub error: Option<String>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FormKind {
-    Server,
-    Client,
 }
 
 impl SocklabApp {
@@ -84,20 +72,14 @@ impl SocklabApp {
             .collect::<Vec<_>>();
         let (notices_tx, notices_rx) = crossbeam_channel::unbounded();
         Ok(SocklabApp {
+            ctx: ctx.clone(),
             selected: sessions.first().map(|s| s.id),
             sessions,
-            form: NewSocketForm {
-                kind: FormKind::Server,
-                addr: saved.options.form_addr.clone(),
-                chat: false,
-                error: None,
-            },
-            shared: Shared {
-                engine,
-                saved,
-                dialogs: Dialogs::default(),
-                preset_name: String::new(),
-            },
+            form: NewSocketForm::new(saved.options.form_addr.clone()),
+            composer: ComposerPanel::default(),
+            engine,
+            saved,
+            dialogs: Dialogs::default(),
             engine_failure: None,
             notices_tx,
             notices_rx,
@@ -111,7 +93,7 @@ impl SocklabApp {
 
     /// What would be stored now.
     pub fn snapshot(&self) -> Saved {
-        let mut saved = self.shared.saved.clone();
+        let mut saved = self.saved.clone();
         saved.sockets = self
             .sessions
             .iter()
@@ -126,15 +108,45 @@ impl SocklabApp {
         saved
     }
 
-    pub(super) fn session_mut(&mut self, id: SessionId) -> Option<&mut Session> {
+    /// Starts a socket as the new-socket form would: a bad address is shown in the form.
+    pub fn start(&mut self, kind: FormKind, addr: &str, chat: bool) {
+        self.form.kind = kind;
+        self.form.addr = addr.to_string();
+        self.form.chat = chat;
+        if let Some(action) = self.form.submit() {
+            self.apply_action(action);
+        }
+    }
+
+    /// Streams the file at `path` to the session's current target (after the file dialog).
+    pub fn send_file(&mut self, session: SessionId, path: PathBuf) {
+        self.apply_action(Action::SendFile { session, path });
+    }
+
+    /// Writes the session's log to `path` on a background thread (after the save dialog).
+    pub fn save_log(&mut self, session: SessionId, path: PathBuf) {
+        self.apply_action(Action::SaveLog { session, path });
+    }
+
+    /// Captures every received byte of the session to `path` (after the capture dialog).
+    pub fn capture_to(&mut self, session: SessionId, path: PathBuf) {
+        let path = Some(path);
+        self.apply_action(Action::Capture { session, path });
+    }
+
+    fn session(&self, id: SessionId) -> Option<&Session> {
+        self.sessions.iter().find(|s| s.id == id)
+    }
+
+    fn session_mut(&mut self, id: SessionId) -> Option<&mut Session> {
         self.sessions.iter_mut().find(|s| s.id == id)
     }
 
     /// Applies waiting events for at most [`EVENT_BUDGET`]; asks for another frame if more wait.
     fn drain_events(&mut self, ctx: &egui::Context) {
         let started = Instant::now();
-        while let Ok(event) = self.shared.engine.events().try_recv() {
-            self.apply(event);
+        while let Ok(event) = self.engine.events().try_recv() {
+            self.apply_event(event);
             if started.elapsed() > EVENT_BUDGET {
                 ctx.request_repaint();
                 return;
@@ -142,7 +154,7 @@ impl SocklabApp {
         }
     }
 
-    fn apply(
+    fn apply_event(
         &mut self,
         Event {
             time,
@@ -150,14 +162,6 @@ impl SocklabApp {
             kind,
         }: Event,
     ) {
-        let first_failure = match &kind {
-            EventKind::ListenFailed { error } | EventKind::ConnectFailed { error } => self
-                .sessions
-                .iter()
-                .find(|s| s.id == session && !s.ever_started)
-                .map(|_| error.clone()),
-            _ => None,
-        };
         if let EventKind::EngineFailed { error } = &kind {
             self.engine_failure = Some(error.clone());
             for target in &mut self.sessions {
@@ -170,10 +174,12 @@ impl SocklabApp {
             }
             return;
         }
-        if let Some(error) = first_failure {
+        if let EventKind::ListenFailed { error } | EventKind::ConnectFailed { error } = &kind
+            && self.session(session).is_some_and(|s| !s.ever_started)
+        {
             // Never worked: show the error where the user typed the address, keep no dead socket.
+            self.form.error = Some(error.clone());
             self.remove_session(session);
-            self.form.error = Some(error);
             return;
         }
         if let Some(target) = self.session_mut(session) {
@@ -181,51 +187,114 @@ impl SocklabApp {
         }
     }
 
-    /// Validates the form and starts a server or client session.
-    pub(super) fn start_from_form(&mut self) {
-        let addr = self.form.addr.trim().to_string();
-        if let Err(e) = crate::engine::parse_endpoint(&addr) {
-            self.form.error = Some(e.to_string());
-            return;
-        }
-        self.form.error = None;
-        let engine = &self.shared.engine;
-        let (id, kind) = match self.form.kind {
-            FormKind::Server => {
-                let options = ServerOptions {
-                    chat: self.form.chat,
-                };
-                (
-                    engine.listen(&addr, options),
-                    Kind::Server { chat: options.chat },
-                )
+    /// Does what the user asked for.
+    fn apply_action(&mut self, action: Action) {
+        match action {
+            Action::Create { kind, addr } => {
+                let id = self.engine.new_session_id();
+                self.sessions.push(Session::new(id, kind, addr));
+                self.selected = Some(id);
+                self.start_session(id);
             }
-            FormKind::Client => (
-                engine.connect(&addr, crate::engine::DEFAULT_CONNECT_TIMEOUT),
-                Kind::Client,
-            ),
-        };
-        self.sessions.push(Session::new(id, kind, addr));
-        self.selected = Some(id);
+            Action::Start(id) => self.start_session(id),
+            Action::Stop(session) => self.engine.execute(Command::Stop { session }),
+            Action::Remove(id) => self.remove_session(id),
+            Action::Select(id) => self.selected = Some(id),
+            Action::Send(id) => {
+                if let Some(s) = self.sessions.iter().find(|s| s.id == id)
+                    && let (Ok(data), Some(target)) = (s.payload(), s.send_target())
+                {
+                    self.engine.send(id, target, data);
+                    self.saved.remember(s.draft());
+                }
+            }
+            Action::Repeat {
+                session,
+                interval,
+                count,
+            } => {
+                if let Some(s) = self.sessions.iter().find(|s| s.id == session)
+                    && let (Ok(data), Some(target)) = (s.payload(), s.send_target())
+                {
+                    self.engine.execute(Command::Repeat {
+                        session,
+                        target,
+                        data,
+                        interval,
+                        count,
+                    });
+                    self.saved.remember(s.draft());
+                }
+            }
+            Action::StopRepeat(session) => self.engine.execute(Command::StopRepeat { session }),
+            Action::SendFile { session, path } => self.send_file_now(session, path),
+            Action::CancelTransfer { session, transfer } => self
+                .engine
+                .execute(Command::CancelTransfer { session, transfer }),
+            Action::Kick { session, conn } => {
+                if let Some(s) = self.sessions.iter_mut().find(|s| s.id == session) {
+                    self.engine.execute(Command::Close {
+                        session,
+                        conn,
+                        how: CloseHow::Graceful,
+                    });
+                    s.mark_closing(conn);
+                }
+            }
+            Action::Capture { session, path } => {
+                // The socket may have been removed while the dialog was open.
+                if self.session(session).is_some() {
+                    self.engine.execute(Command::Capture { session, path });
+                }
+            }
+            Action::SaveLog { session, path } => self.save_log_now(session, path),
+            Action::OpenDialog { session, purpose } => {
+                self.dialogs.open(&self.ctx, session, purpose)
+            }
+            Action::ResetCounters(id) => {
+                if let Some(s) = self.session_mut(id) {
+                    s.reset_counters();
+                }
+            }
+            Action::ClearLog(id) => {
+                if let Some(s) = self.session_mut(id) {
+                    s.log.clear();
+                }
+            }
+            Action::SetDisplay(mode) => self.saved.options.display = mode,
+            Action::SavePreset { session, name } => {
+                if let Some(s) = self.sessions.iter().find(|s| s.id == session) {
+                    self.saved.save_preset(&name, s.draft());
+                }
+            }
+            Action::DeletePreset { name } => self.saved.presets.retain(|p| p.name != name),
+        }
     }
 
-    pub(super) fn remove_session(&mut self, id: SessionId) {
-        self.shared.engine.execute(Command::Remove { session: id });
+    /// The one place a session starts listening or connecting: new from the form, "Start
+    /// again" and "Reconnect".
+    fn start_session(&mut self, id: SessionId) {
+        if let Some(session) = self.sessions.iter_mut().find(|s| s.id == id) {
+            self.engine.execute(session.start());
+        }
+    }
+
+    fn remove_session(&mut self, id: SessionId) {
+        self.engine.execute(Command::Remove { session: id });
         self.sessions.retain(|s| s.id != id);
         if self.selected == Some(id) {
             self.selected = self.sessions.last().map(|s| s.id);
         }
     }
 
-    /// Streams the file at `path` to the session's current target (after the file dialog).
-    pub fn send_file(&mut self, session: SessionId, path: PathBuf) {
-        let Some(s) = self.sessions.iter().find(|s| s.id == session) else {
+    fn send_file_now(&mut self, session: SessionId, path: PathBuf) {
+        let Some(s) = self.session(session) else {
             return;
         };
         match s.send_target() {
             Some(target) => {
-                let transfer = self.shared.engine.new_transfer_id();
-                self.shared.engine.execute(Command::SendFile {
+                let transfer = self.engine.new_transfer_id();
+                self.engine.execute(Command::SendFile {
                     session,
                     target,
                     path,
@@ -240,9 +309,9 @@ impl SocklabApp {
         }
     }
 
-    /// Writes the session's log to `path` on a background thread (after the save dialog).
-    pub fn save_log(&mut self, session: SessionId, path: PathBuf) {
-        let Some(s) = self.sessions.iter().find(|s| s.id == session) else {
+    /// Writes a snapshot of the log on a background thread; the result comes back as a notice.
+    fn save_log_now(&mut self, session: SessionId, path: PathBuf) {
+        let Some(s) = self.session(session) else {
             return;
         };
         let rows = s.log.snapshot();
@@ -254,7 +323,7 @@ impl SocklabApp {
                 let format = ExportFormat::for_path(&path);
                 let result = std::fs::File::create(&path).and_then(|file| {
                     let mut out = std::io::BufWriter::new(file);
-                    log_export::write_log(rows.iter(), &mut out, format, encoding)
+                    export::write_log(rows.iter(), &mut out, format, encoding)
                 });
                 let text = match result {
                     Ok(()) => format!("log saved to {} ({} rows)", path.display(), rows.len()),
@@ -264,32 +333,11 @@ impl SocklabApp {
             });
     }
 
-    /// Captures every received byte of the session to `path` (after the capture dialog).
-    pub fn capture_to(&mut self, session: SessionId, path: PathBuf) {
-        // The socket may have been removed while the dialog was open.
-        if !self.sessions.iter().any(|s| s.id == session) {
-            return;
-        }
-        self.shared.engine.execute(Command::Capture {
-            session,
-            path: Some(path),
-        });
-    }
-
+    /// Paths chosen in file dialogs become actions; background results become log rows.
     fn handle_background(&mut self) {
-        for chosen in self.shared.dialogs.poll() {
-            let Some(path) = chosen.path else {
-                if chosen.no_dialog {
-                    let text = "No file dialog appeared: this desktop offers no file chooser \
-                                (install xdg-desktop-portal or zenity)";
-                    let _ = self.notices_tx.send((chosen.session, text.to_string()));
-                }
-                continue;
-            };
-            match chosen.purpose {
-                Purpose::SendFile => self.send_file(chosen.session, path),
-                Purpose::SaveLog => self.save_log(chosen.session, path),
-                Purpose::Capture => self.capture_to(chosen.session, path),
+        for chosen in self.dialogs.poll() {
+            if let Some(action) = self.dialog_action(chosen) {
+                self.apply_action(action);
             }
         }
         while let Ok((session, text)) = self.notices_rx.try_recv() {
@@ -298,11 +346,35 @@ impl SocklabApp {
             }
         }
     }
-}
 
-impl SocklabApp {
-    /// One frame of the whole window: apply events, then draw. eframe calls it through
-    /// [`eframe::App::ui`]; the benchmark calls it on a headless context.
+    fn dialog_action(&self, chosen: Chosen) -> Option<Action> {
+        let Chosen {
+            session,
+            purpose,
+            path,
+            no_dialog,
+        } = chosen;
+        let Some(path) = path else {
+            if no_dialog {
+                let text = "No file dialog appeared: this desktop offers no file chooser \
+                            (install xdg-desktop-portal or zenity)";
+                let _ = self.notices_tx.send((session, text.to_string()));
+            }
+            return None;
+        };
+        Some(match purpose {
+            Purpose::SendFile => Action::SendFile { session, path },
+            Purpose::SaveLog => Action::SaveLog { session, path },
+            Purpose::Capture => Action::Capture {
+                session,
+                path: Some(path),
+            },
+        })
+    }
+
+    /// One frame of the whole window: apply events, draw, then apply what the user asked
+    /// for. eframe calls it through [`eframe::App::ui`]; the benchmark calls it on a
+    /// headless context.
     pub fn window_ui(&mut self, ui: &mut egui::Ui) {
         self.drain_events(ui.ctx());
         self.handle_background();
@@ -313,8 +385,8 @@ impl SocklabApp {
         }
         if let Some(error) = &self.engine_failure {
             egui::Panel::top("engine_failure").show(ui, |ui| {
-                ui.colored_label(
-                    ui.visuals().error_fg_color,
+                theme::error_label_ui(
+                    ui,
                     format!(
                         "The network engine stopped: {error}. No socket works any more; \
                          restart socklab (your sockets, history and presets are saved)."
@@ -322,40 +394,51 @@ impl SocklabApp {
                 );
             });
         }
+        let mut actions = Vec::new();
         egui::Panel::left("sessions")
             .resizable(true)
             .default_size(290.0)
             .min_size(220.0)
-            .show(ui, |ui| sessions_panel::sessions_panel_ui(ui, self));
+            .show(ui, |ui| {
+                sessions_panel::sessions_panel_ui(
+                    ui,
+                    &mut self.form,
+                    &self.sessions,
+                    self.selected,
+                    &mut actions,
+                )
+            });
         egui::CentralPanel::default().show(ui, |ui| {
             let selected = self.selected;
             match selected.and_then(|id| self.sessions.iter_mut().find(|s| s.id == id)) {
                 Some(session) => {
-                    if let Some(action) =
-                        session_view::session_view_ui(ui, session, &mut self.shared)
-                    {
-                        match action {
-                            session_view::Action::Remove(id) => self.remove_session(id),
-                        }
-                    }
+                    let cx = ViewContext {
+                        saved: &self.saved,
+                        dialog_open: self.dialogs.is_open(),
+                        actions: &mut actions,
+                    };
+                    session_view::session_view_ui(ui, session, &mut self.composer, cx);
                 }
                 None => welcome_ui(ui),
             }
         });
+        if !actions.is_empty() {
+            for action in actions {
+                self.apply_action(action);
+            }
+            // What the actions changed is drawn in the next frame.
+            ui.ctx().request_repaint();
+        }
         if self.sessions.iter().any(|s| s.state.is_active()) {
             // Uptime and rates tick once a second.
             ui.ctx().request_repaint_after(Duration::from_secs(1));
         }
     }
+}
 
-    /// Starts a socket as the new-socket form would (used by the benchmark).
-    pub fn start(&mut self, kind: FormKind, addr: &str, chat: bool) {
-        self.form.kind = kind;
-        self.form.addr = addr.to_string();
-        self.form.chat = chat;
-        self.start_from_form();
-    }
-
+/// Hooks for this crate's tests and benchmark only.
+#[cfg(feature = "testing")]
+impl SocklabApp {
     /// Adds a session the engine knows nothing of, e.g. to fill a log in a benchmark.
     pub fn insert_session(&mut self, session: Session) {
         self.selected = Some(session.id);
@@ -364,6 +447,11 @@ impl SocklabApp {
 
     pub fn sessions_mut(&mut self) -> &mut [Session] {
         &mut self.sessions
+    }
+
+    /// The engine, e.g. to make it fail with `inject_failure`.
+    pub fn engine_for_test(&self) -> &Engine {
+        &self.engine
     }
 }
 
@@ -391,16 +479,4 @@ fn welcome_ui(ui: &mut egui::Ui) {
             "Each socket you create appears in the list; pick one to see its log and send data.",
         );
     });
-}
-
-impl State {
-    /// The dot colour in the list and the status line.
-    pub fn colour(&self, visuals: &egui::Visuals) -> egui::Color32 {
-        match self {
-            State::Listening | State::Connected => egui::Color32::from_rgb(0x2e, 0xb8, 0x5c),
-            State::Starting | State::Connecting => egui::Color32::from_rgb(0xe0, 0xa8, 0x00),
-            State::Stopped => visuals.weak_text_color(),
-            State::Failed(_) => visuals.error_fg_color,
-        }
-    }
 }

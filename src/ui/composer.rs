@@ -1,22 +1,38 @@
 //! The composer: a message in a format and encoding, a line ending, a target, and Send
-//! (or Ctrl+Enter); repeat on a timer, send a file, reuse history and presets.
+//! (or Ctrl+Enter); repeat on a timer, send a file, reuse history and presets. The draft
+//! itself is the session's; the preset name field is this panel's own state.
 
 use std::time::Duration;
 
 use eframe::egui;
 
-use super::app::Shared;
+use super::action::Action;
 use super::dialogs::Purpose;
-use super::format;
-use super::persist::SavedPayload;
-use super::session::{Session, live};
-use crate::engine::{Command, Target};
+use super::theme;
+use crate::engine::Target;
+use crate::model::format;
+use crate::model::persist::Saved;
+use crate::model::session::{Session, live};
 use crate::payload::{LineEnding, PayloadFormat, TextEncoding};
 
 /// Clients offered in the "Send to" list; with thousands the table is the way to pick.
 const TARGETS_LISTED: usize = 100;
 
-pub fn composer_ui(ui: &mut egui::Ui, session: &mut Session, shared: &mut Shared) {
+/// The composer's own state, shared by every session's composer.
+#[derive(Debug, Default)]
+pub struct ComposerPanel {
+    /// The preset name field.
+    pub preset_name: String,
+}
+
+pub fn composer_ui(
+    ui: &mut egui::Ui,
+    session: &mut Session,
+    panel: &mut ComposerPanel,
+    saved: &Saved,
+    dialog_open: bool,
+    actions: &mut Vec<Action>,
+) {
     ui.add_space(4.0);
     settings_row_ui(ui, session);
     let label = ui.label("Message");
@@ -74,25 +90,22 @@ pub fn composer_ui(ui: &mut egui::Ui, session: &mut Session, shared: &mut Shared
         ui.separator();
         let file = ui
             .add_enabled(
-                session.send_target().is_some() && !shared.dialogs.is_open(),
+                session.send_target().is_some() && !dialog_open,
                 egui::Button::new("Send file…"),
             )
             .on_hover_text("Stream a file to the target, chunk by chunk");
         if file.clicked() {
-            shared.dialogs.open(ui.ctx(), session.id, Purpose::SendFile);
+            actions.push(Action::OpenDialog {
+                session: session.id,
+                purpose: Purpose::SendFile,
+            });
         }
         ui.separator();
-        repeat_ui(
-            ui,
-            session,
-            shared,
-            payload.as_ref().ok(),
-            blocked.is_none(),
-        );
+        repeat_ui(ui, session, blocked.is_none(), actions);
     });
     match &invalid {
         Some(error) => {
-            ui.colored_label(ui.visuals().error_fg_color, error);
+            theme::error_label_ui(ui, error);
         }
         None => {
             if let Some(reason) = session.cannot_send_reason() {
@@ -100,31 +113,11 @@ pub fn composer_ui(ui: &mut egui::Ui, session: &mut Session, shared: &mut Shared
             }
         }
     }
-    if send
-        && blocked.is_none()
-        && let (Ok(bytes), Some(target)) = (payload, session.send_target())
-    {
-        shared.engine.send(session.id, target, bytes);
-        shared.saved.remember(saved_payload(session));
+    if send && blocked.is_none() {
+        actions.push(Action::Send(session.id));
     }
-    transfers_ui(ui, session, shared);
-    history_ui(ui, session, shared);
-}
-
-fn saved_payload(session: &Session) -> SavedPayload {
-    SavedPayload {
-        text: session.composer.text.clone(),
-        format: session.composer.format,
-        encoding: session.encoding,
-        line_ending: session.composer.line_ending,
-    }
-}
-
-fn load_payload(session: &mut Session, payload: &SavedPayload) {
-    session.composer.text = payload.text.clone();
-    session.composer.format = payload.format;
-    session.composer.line_ending = payload.line_ending;
-    session.encoding = payload.encoding;
+    transfers_ui(ui, session, actions);
+    history_ui(ui, session, panel, saved, actions);
 }
 
 fn settings_row_ui(ui: &mut egui::Ui, session: &mut Session) {
@@ -204,13 +197,7 @@ fn target_ui(ui: &mut egui::Ui, session: &mut Session) {
         .labelled_by(label.id);
 }
 
-fn repeat_ui(
-    ui: &mut egui::Ui,
-    session: &mut Session,
-    shared: &mut Shared,
-    payload: Option<&Vec<u8>>,
-    can_send: bool,
-) {
+fn repeat_ui(ui: &mut egui::Ui, session: &mut Session, can_send: bool, actions: &mut Vec<Action>) {
     if let Some(repeat) = &session.repeat {
         let sent = live(&repeat.sent);
         let progress = match repeat.count {
@@ -219,9 +206,7 @@ fn repeat_ui(
         };
         ui.label(progress);
         if ui.button("Stop repeat").clicked() {
-            shared.engine.execute(Command::StopRepeat {
-                session: session.id,
-            });
+            actions.push(Action::StopRepeat(session.id));
         }
         // The count moves without events; keep it fresh.
         ui.ctx().request_repaint_after(Duration::from_millis(100));
@@ -239,21 +224,20 @@ fn repeat_ui(
     );
     let enabled = can_send && plan.is_ok();
     let button = ui.add_enabled(enabled, egui::Button::new("Start repeat"));
-    if let Err(error) = &plan {
-        button.on_disabled_hover_text(error.as_str());
-        ui.colored_label(ui.visuals().error_fg_color, error.as_str());
-    } else if button.clicked()
-        && let (Ok((interval, count)), Some(bytes), Some(target)) =
-            (plan, payload, session.send_target())
-    {
-        shared.engine.execute(Command::Repeat {
-            session: session.id,
-            target,
-            data: bytes.clone(),
-            interval,
-            count,
-        });
-        shared.saved.remember(saved_payload(session));
+    match plan {
+        Err(error) => {
+            button.on_disabled_hover_text(error.as_str());
+            theme::error_label_ui(ui, error);
+        }
+        Ok((interval, count)) => {
+            if button.clicked() {
+                actions.push(Action::Repeat {
+                    session: session.id,
+                    interval,
+                    count,
+                });
+            }
+        }
     }
 }
 
@@ -273,7 +257,7 @@ pub fn repeat_plan(interval: &str, count: &str) -> Result<(Duration, Option<u64>
     Ok((interval, count))
 }
 
-fn transfers_ui(ui: &mut egui::Ui, session: &mut Session, shared: &mut Shared) {
+fn transfers_ui(ui: &mut egui::Ui, session: &Session, actions: &mut Vec<Action>) {
     for transfer in &session.transfers {
         ui.horizontal(|ui| {
             let sent = live(&transfer.sent);
@@ -300,7 +284,7 @@ fn transfers_ui(ui: &mut egui::Ui, session: &mut Session, shared: &mut Shared) {
                 .on_hover_text("Stop sending this file")
                 .clicked()
             {
-                shared.engine.execute(Command::CancelTransfer {
+                actions.push(Action::CancelTransfer {
                     session: session.id,
                     transfer: transfer.id,
                 });
@@ -310,13 +294,19 @@ fn transfers_ui(ui: &mut egui::Ui, session: &mut Session, shared: &mut Shared) {
     }
 }
 
-fn history_ui(ui: &mut egui::Ui, session: &mut Session, shared: &mut Shared) {
+fn history_ui(
+    ui: &mut egui::Ui,
+    session: &mut Session,
+    panel: &mut ComposerPanel,
+    saved: &Saved,
+    actions: &mut Vec<Action>,
+) {
     ui.horizontal_wrapped(|ui| {
-        ui.add_enabled_ui(!shared.saved.history.is_empty(), |ui| {
+        ui.add_enabled_ui(!saved.history.is_empty(), |ui| {
             ui.menu_button("History", |ui| {
-                for payload in &shared.saved.history {
+                for payload in &saved.history {
                     if ui.button(payload.summary()).clicked() {
-                        load_payload(session, payload);
+                        session.load_draft(payload);
                         ui.close();
                     }
                 }
@@ -324,45 +314,44 @@ fn history_ui(ui: &mut egui::Ui, session: &mut Session, shared: &mut Shared) {
             .response
             .on_hover_text("Payloads sent before (kept across restarts)");
         });
-        ui.add_enabled_ui(!shared.saved.presets.is_empty(), |ui| {
+        ui.add_enabled_ui(!saved.presets.is_empty(), |ui| {
             ui.menu_button("Presets", |ui| {
-                for preset in &shared.saved.presets {
+                for preset in &saved.presets {
                     if ui
                         .button(&preset.name)
                         .on_hover_text(preset.payload.summary())
                         .clicked()
                     {
-                        load_payload(session, &preset.payload);
-                        shared.preset_name = preset.name.clone();
+                        session.load_draft(&preset.payload);
+                        panel.preset_name = preset.name.clone();
                         ui.close();
                     }
                 }
             });
         });
         let label = ui.label("Preset name");
-        ui.add(egui::TextEdit::singleline(&mut shared.preset_name).desired_width(120.0))
+        ui.add(egui::TextEdit::singleline(&mut panel.preset_name).desired_width(120.0))
             .labelled_by(label.id);
-        let named = !shared.preset_name.trim().is_empty();
+        let name = panel.preset_name.trim();
         if ui
-            .add_enabled(named, egui::Button::new("Save preset"))
+            .add_enabled(!name.is_empty(), egui::Button::new("Save preset"))
             .on_disabled_hover_text("Type a name first")
             .clicked()
         {
-            let payload = saved_payload(session);
-            shared.saved.save_preset(&shared.preset_name, payload);
+            actions.push(Action::SavePreset {
+                session: session.id,
+                name: name.to_string(),
+            });
         }
-        let exists = shared
-            .saved
-            .presets
-            .iter()
-            .any(|p| p.name == shared.preset_name.trim());
+        let exists = saved.presets.iter().any(|p| p.name == name);
         if ui
             .add_enabled(exists, egui::Button::new("Delete preset"))
             .on_disabled_hover_text("Type the name of a saved preset")
             .clicked()
         {
-            let name = shared.preset_name.trim().to_string();
-            shared.saved.presets.retain(|p| p.name != name);
+            actions.push(Action::DeletePreset {
+                name: name.to_string(),
+            });
         }
     });
 }

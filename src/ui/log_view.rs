@@ -1,27 +1,33 @@
 //! The message log as a virtualized table: only the visible rows are laid out, and the view
 //! follows new rows unless the user scrolled up. Shown as text, hex or both; filterable;
-//! savable; and received bytes can be captured to a file.
+//! savable; and received bytes can be captured to a file. Each row's text comes from
+//! [`row_text::cells`], the renderer the saved log uses too.
 
 use eframe::egui;
 use egui_extras::{Column, TableBuilder};
 
-use super::app::Shared;
+use super::action::Action;
 use super::dialogs::Purpose;
-use super::format;
-use super::log::{Direction, FILTER_ROWS_PER_FRAME, LogRow};
-use super::persist::DisplayMode;
-use super::session::Session;
-use crate::engine::Command;
-use crate::payload::{TextEncoding, hex_dump};
+use super::theme;
+use crate::model::filter::FILTER_ROWS_PER_FRAME;
+use crate::model::log::Direction;
+use crate::model::persist::DisplayMode;
+use crate::model::row_text;
+use crate::model::session::Session;
 
 /// Bytes of one row shown in the table; the size column tells the whole length.
 const SHOWN_BYTES: usize = 512;
 /// Bytes of one row shown when hovering it.
 const HOVER_BYTES: usize = 4096;
 
-pub fn log_view_ui(ui: &mut egui::Ui, session: &mut Session, shared: &mut Shared) {
-    toolbar_ui(ui, session, shared);
-    let display = shared.saved.options.display;
+pub fn log_view_ui(
+    ui: &mut egui::Ui,
+    session: &mut Session,
+    display: DisplayMode,
+    dialog_open: bool,
+    actions: &mut Vec<Action>,
+) {
+    toolbar_ui(ui, session, display, dialog_open, actions);
     let encoding = session.encoding;
     // Typed text finds bytes the way they are shown.
     session.filter.encoding = encoding;
@@ -87,43 +93,34 @@ pub fn log_view_ui(ui: &mut egui::Ui, session: &mut Session, shared: &mut Shared
                 let Some(entry) = entry else {
                     return;
                 };
-                let colour = direction_colour(entry.direction, &visuals);
+                let colour = theme::direction_colour(entry.direction, &visuals);
+                let cells = row_text::cells(&entry, display, encoding, SHOWN_BYTES);
                 row.col(|ui| {
-                    ui.monospace(format::clock(&entry.time));
+                    ui.monospace(&cells.time);
                 });
                 row.col(|ui| {
-                    ui.colored_label(colour, entry.direction.label());
+                    ui.colored_label(colour, cells.direction);
                 });
                 row.col(|ui| {
-                    ui.label(entry.peer.map_or_else(String::new, |p| p.to_string()));
+                    ui.label(&cells.peer);
                 });
                 row.col(|ui| {
-                    if entry.direction != Direction::System {
-                        ui.label(entry.data.len().to_string());
-                    }
+                    ui.label(&cells.size);
                 });
-                let cells: &[DisplayMode] = match display {
-                    DisplayMode::Both => &[DisplayMode::Hex, DisplayMode::Text],
-                    DisplayMode::Hex => &[DisplayMode::Hex],
-                    DisplayMode::Text => &[DisplayMode::Text],
-                };
-                for &mode in cells {
+                for (column, text) in cells.data_columns(display).into_iter().enumerate() {
                     row.col(|ui| {
-                        // An event has no bytes: its text goes in the first data column only.
-                        if entry.direction == Direction::System
-                            && mode == DisplayMode::Text
-                            && display == DisplayMode::Both
-                        {
+                        if text.is_empty() {
                             return;
                         }
-                        let text = cell_text(&entry, mode, encoding, SHOWN_BYTES);
                         ui.add(
                             egui::Label::new(egui::RichText::new(text).monospace().color(colour))
                                 .truncate(),
                         )
                         .on_hover_ui(|ui| {
+                            // More of the same cell, rendered again only while hovered.
                             ui.set_max_width(640.0);
-                            ui.monospace(cell_text(&entry, mode, encoding, HOVER_BYTES));
+                            let more = row_text::cells(&entry, display, encoding, HOVER_BYTES);
+                            ui.monospace(more.data_columns(display)[column]);
                         });
                     });
                 }
@@ -131,7 +128,13 @@ pub fn log_view_ui(ui: &mut egui::Ui, session: &mut Session, shared: &mut Shared
         });
 }
 
-fn toolbar_ui(ui: &mut egui::Ui, session: &mut Session, shared: &mut Shared) {
+fn toolbar_ui(
+    ui: &mut egui::Ui,
+    session: &mut Session,
+    display: DisplayMode,
+    dialog_open: bool,
+    actions: &mut Vec<Action>,
+) {
     ui.horizontal_wrapped(|ui| {
         ui.strong("Log");
         if ui
@@ -139,14 +142,16 @@ fn toolbar_ui(ui: &mut egui::Ui, session: &mut Session, shared: &mut Shared) {
             .on_hover_text("Empty the log (counters are kept)")
             .clicked()
         {
-            session.log.clear();
+            actions.push(Action::ClearLog(session.id));
         }
         let label = ui.label("Show data as");
         egui::ComboBox::from_id_salt("display_mode")
-            .selected_text(shared.saved.options.display.label())
+            .selected_text(display.label())
             .show_ui(ui, |ui| {
                 for mode in DisplayMode::ALL {
-                    ui.selectable_value(&mut shared.saved.options.display, mode, mode.label());
+                    if ui.selectable_label(display == mode, mode.label()).clicked() {
+                        actions.push(Action::SetDisplay(mode));
+                    }
                 }
             })
             .response
@@ -170,18 +175,23 @@ fn toolbar_ui(ui: &mut egui::Ui, session: &mut Session, shared: &mut Shared) {
              hex bytes when the log shows hex (0d 0a), or part of a peer address",
         );
         ui.separator();
-        let dialog_free = !shared.dialogs.is_open();
+        let dialog_free = !dialog_open;
+        let session_id = session.id;
+        let open_dialog = |purpose| Action::OpenDialog {
+            session: session_id,
+            purpose,
+        };
         if ui
             .add_enabled(dialog_free, egui::Button::new("Save log…"))
             .on_hover_text("Save every kept row as text, or as CSV with a .csv name")
             .clicked()
         {
-            shared.dialogs.open(ui.ctx(), session.id, Purpose::SaveLog);
+            actions.push(open_dialog(Purpose::SaveLog));
         }
         if session.capture.is_some() {
             if ui.button("Stop capture").clicked() {
-                shared.engine.execute(Command::Capture {
-                    session: session.id,
+                actions.push(Action::Capture {
+                    session: session_id,
                     path: None,
                 });
             }
@@ -190,7 +200,7 @@ fn toolbar_ui(ui: &mut egui::Ui, session: &mut Session, shared: &mut Shared) {
             .on_hover_text("Write every received byte to a file, whatever the log keeps")
             .clicked()
         {
-            shared.dialogs.open(ui.ctx(), session.id, Purpose::Capture);
+            actions.push(open_dialog(Purpose::Capture));
         }
     });
     ui.horizontal_wrapped(|ui| {
@@ -208,8 +218,8 @@ fn toolbar_ui(ui: &mut egui::Ui, session: &mut Session, shared: &mut Shared) {
             ui.weak(format!("capturing to {}", path.display()));
         }
         if session.log.dropped() > 0 {
-            ui.colored_label(
-                ui.visuals().warn_fg_color,
+            theme::warning_label_ui(
+                ui,
                 format!(
                     "{} older rows dropped to bound memory; counters stay exact",
                     session.log.dropped()
@@ -217,34 +227,4 @@ fn toolbar_ui(ui: &mut egui::Ui, session: &mut Session, shared: &mut Shared) {
             );
         }
     });
-}
-
-fn direction_colour(direction: Direction, visuals: &egui::Visuals) -> egui::Color32 {
-    match direction {
-        Direction::Received => visuals.text_color(),
-        Direction::Sent => egui::Color32::from_rgb(0x3a, 0x8e, 0xe6),
-        Direction::Relayed => egui::Color32::from_rgb(0x2e, 0xb8, 0x5c),
-        Direction::System => visuals.weak_text_color(),
-    }
-}
-
-/// A row's data as one line in `mode`, at most `limit` bytes of it.
-pub fn cell_text(
-    entry: &LogRow<'_>,
-    mode: DisplayMode,
-    encoding: TextEncoding,
-    limit: usize,
-) -> String {
-    if entry.direction == Direction::System {
-        return String::from_utf8_lossy(entry.data).into_owned();
-    }
-    let shown = &entry.data[..entry.data.len().min(limit)];
-    let mut text = match mode {
-        DisplayMode::Hex => hex_dump(shown),
-        _ => encoding.decode_for_display(shown),
-    };
-    if entry.data.len() > limit {
-        text.push_str(" …");
-    }
-    text
 }

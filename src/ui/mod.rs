@@ -1,19 +1,26 @@
-//! The window: eframe/egui on top of the engine. One file per panel; `session.rs` and
-//! `log.rs` hold the state built from engine events, apart from the drawing code.
+//! The window: eframe/egui drawing the [`crate::model`] that engine events build. Panels
+//! draw and push `action::Action`s; `app.rs` applies them once per frame.
+//!
+//! - `app.rs`: the eframe app: events in, panels drawn, actions applied, state saved.
+//! - `action.rs`: what the user can ask for.
+//! - `sessions_panel.rs`: the side panel: the new-socket form and the socket list.
+//! - `session_view.rs`: the selected socket: status, controls and the client table.
+//! - `log_view.rs`: the log table, its filter and its toolbar.
+//! - `composer.rs`: the message editor, repeat, file sending, history and presets.
+//! - `dialogs.rs`: native file dialogs on their own thread.
+//! - `theme.rs`: colours and the status dot.
 
+mod action;
 mod app;
 mod composer;
 mod dialogs;
-mod format;
-pub mod log;
-pub mod log_export;
 mod log_view;
-pub mod persist;
-pub mod session;
 mod session_view;
 mod sessions_panel;
+mod theme;
 
-pub use app::{FormKind, SocklabApp};
+pub use app::SocklabApp;
+pub use sessions_panel::FormKind;
 
 /// Opens the window and runs until it is closed.
 pub fn run() -> eframe::Result {

@@ -1,47 +1,60 @@
 //! The selected socket: status line, controls, the server's client table, the log and
-//! the composer.
+//! the composer. Picking a client row changes the session's selection in place; everything
+//! else the user asks for is pushed as an [`Action`].
 
 use chrono::Local;
 use eframe::egui;
 
-use super::app::Shared;
-use super::session::{Kind, Session, State};
-use super::sessions_panel::status_dot_ui;
-use super::{composer, format, log_view};
-use crate::engine::{CloseHow, Command, ConnId, Engine, SessionId, Target};
 use egui_extras::{Column, TableBuilder};
+
+use super::action::Action;
+use super::composer::{self, ComposerPanel};
+use super::{log_view, theme};
+use crate::engine::{ConnId, Target};
+use crate::model::format;
+use crate::model::persist::Saved;
+use crate::model::session::{Kind, Session, State};
 
 /// Up to this many clients, every row of the client table is laid out.
 const CLIENT_ROWS_ALWAYS_LAID_OUT: usize = 200;
 
-/// What the view asks of the app (things that change the session list).
-pub enum Action {
-    Remove(SessionId),
+/// What the session view reads besides the session, and where its actions go.
+pub struct ViewContext<'a> {
+    /// History, presets and view options (changed only through actions).
+    pub saved: &'a Saved,
+    /// A file dialog is open: buttons that would open another are disabled.
+    pub dialog_open: bool,
+    pub actions: &'a mut Vec<Action>,
 }
 
 pub fn session_view_ui(
     ui: &mut egui::Ui,
     session: &mut Session,
-    shared: &mut Shared,
-) -> Option<Action> {
-    let mut action = None;
+    composer_panel: &mut ComposerPanel,
+    cx: ViewContext<'_>,
+) {
+    let ViewContext {
+        saved,
+        dialog_open,
+        actions,
+    } = cx;
     egui::Panel::top("session_header").show(ui, |ui| {
-        action = header_ui(ui, session, &shared.engine);
+        header_ui(ui, session, actions);
         if session.is_server() {
-            clients_ui(ui, session, &shared.engine);
+            clients_ui(ui, session, actions);
         }
         ui.add_space(4.0);
     });
     egui::Panel::bottom("composer")
         .resizable(true)
         .default_size(190.0)
-        .show(ui, |ui| composer::composer_ui(ui, session, shared));
-    log_view::log_view_ui(ui, session, shared);
-    action
+        .show(ui, |ui| {
+            composer::composer_ui(ui, session, composer_panel, saved, dialog_open, actions)
+        });
+    log_view::log_view_ui(ui, session, saved.options.display, dialog_open, actions);
 }
 
-fn header_ui(ui: &mut egui::Ui, session: &mut Session, engine: &Engine) -> Option<Action> {
-    let mut action = None;
+fn header_ui(ui: &mut egui::Ui, session: &Session, actions: &mut Vec<Action>) {
     ui.add_space(6.0);
     ui.horizontal(|ui| {
         let title = match session.kind {
@@ -56,13 +69,13 @@ fn header_ui(ui: &mut egui::Ui, session: &mut Session, engine: &Engine) -> Optio
                 .on_hover_text("Close this socket and remove it from the list")
                 .clicked()
             {
-                action = Some(Action::Remove(session.id));
+                actions.push(Action::Remove(session.id));
             }
-            controls_ui(ui, session, engine);
+            controls_ui(ui, session, actions);
         });
     });
     ui.horizontal_wrapped(|ui| {
-        status_dot_ui(ui, session.state.colour(ui.visuals()));
+        theme::status_dot_ui(ui, &session.state);
         ui.strong(session.state.label());
         // Addresses stay shown after a stop, marked as the last ones, not as live.
         let shown = |name: &str, addr: Option<std::net::SocketAddr>| match addr {
@@ -97,64 +110,46 @@ fn header_ui(ui: &mut egui::Ui, session: &mut Session, engine: &Engine) -> Optio
             .on_hover_text("Count from zero again (for the socket and each connection)")
             .clicked()
         {
-            session.reset_counters();
+            actions.push(Action::ResetCounters(session.id));
         }
     });
     if let State::Failed(error) = &session.state {
-        ui.colored_label(ui.visuals().error_fg_color, error);
+        theme::error_label_ui(ui, error);
     }
-    action
 }
 
 /// Stop / start again for servers; disconnect / reconnect for clients.
-fn controls_ui(ui: &mut egui::Ui, session: &mut Session, engine: &Engine) {
+fn controls_ui(ui: &mut egui::Ui, session: &Session, actions: &mut Vec<Action>) {
     let id = session.id;
     let running = matches!(
         session.state,
         State::Listening | State::Starting | State::Connected | State::Connecting
     );
-    match session.kind {
-        Kind::Server { chat } => {
-            if running {
-                if ui
-                    .button("Stop")
-                    .on_hover_text("Stop listening and close every client")
-                    .clicked()
-                {
-                    engine.execute(Command::Stop { session: id });
-                }
-            } else if ui.button("Start again").clicked() {
-                session.state = State::Starting;
-                engine.execute(Command::Listen {
-                    session: id,
-                    addr: session.addr.clone(),
-                    options: crate::engine::ServerOptions { chat },
-                });
-            }
-        }
-        Kind::Client => {
-            if running {
-                if ui.button("Disconnect").clicked() {
-                    engine.execute(Command::Stop { session: id });
-                }
-            } else if ui
-                .button("Reconnect")
-                .on_hover_text(format!("Connect to {} again", session.addr))
-                .clicked()
-            {
-                session.state = State::Connecting;
-                engine.execute(Command::Connect {
-                    session: id,
-                    addr: session.addr.clone(),
-                    timeout: crate::engine::DEFAULT_CONNECT_TIMEOUT,
-                });
-            }
-        }
-    }
+    let clicked = match (session.kind, running) {
+        (Kind::Server { .. }, true) => ui
+            .button("Stop")
+            .on_hover_text("Stop listening and close every client")
+            .clicked()
+            .then_some(Action::Stop(id)),
+        (Kind::Server { .. }, false) => ui
+            .button("Start again")
+            .clicked()
+            .then_some(Action::Start(id)),
+        (Kind::Client, true) => ui
+            .button("Disconnect")
+            .clicked()
+            .then_some(Action::Stop(id)),
+        (Kind::Client, false) => ui
+            .button("Reconnect")
+            .on_hover_text(format!("Connect to {} again", session.addr))
+            .clicked()
+            .then_some(Action::Start(id)),
+    };
+    actions.extend(clicked);
 }
 
 /// The server's connected clients: pick one to kick or to send to.
-fn clients_ui(ui: &mut egui::Ui, session: &mut Session, engine: &Engine) {
+fn clients_ui(ui: &mut egui::Ui, session: &mut Session, actions: &mut Vec<Action>) {
     ui.add_space(4.0);
     ui.horizontal(|ui| {
         ui.strong(format!("Connected clients ({})", session.conns.len()));
@@ -166,12 +161,10 @@ fn clients_ui(ui: &mut egui::Ui, session: &mut Session, engine: &Engine) {
         if kick.clicked()
             && let Some(conn) = selected
         {
-            engine.execute(Command::Close {
+            actions.push(Action::Kick {
                 session: session.id,
                 conn,
-                how: CloseHow::Graceful,
             });
-            session.mark_closing(conn);
         }
     });
     if session.conns.is_empty() {

@@ -2,65 +2,73 @@
 
 use eframe::egui;
 
-use super::app::{FormKind, SocklabApp};
-use super::session::{Kind, Session};
+use super::action::Action;
+use super::theme;
+use crate::engine::SessionId;
+use crate::model::session::{Kind, Session};
 
-pub fn sessions_panel_ui(ui: &mut egui::Ui, app: &mut SocklabApp) {
+/// The "new socket" form: its fields, and the error shown under the address.
+pub struct NewSocketForm {
+    pub kind: FormKind,
+    pub addr: String,
+    pub chat: bool,
+    /// Shown under the address field: a typo, or why the last start failed.
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FormKind {
+    Server,
+    Client,
+}
+
+impl NewSocketForm {
+    pub fn new(addr: String) -> Self {
+        NewSocketForm {
+            kind: FormKind::Server,
+            addr,
+            chat: false,
+            error: None,
+        }
+    }
+
+    /// The socket the form describes, or `None` with the typo shown under the field.
+    pub fn submit(&mut self) -> Option<Action> {
+        let addr = self.addr.trim().to_string();
+        if let Err(e) = crate::engine::parse_endpoint(&addr) {
+            self.error = Some(e.to_string());
+            return None;
+        }
+        self.error = None;
+        let kind = match self.kind {
+            FormKind::Server => Kind::Server { chat: self.chat },
+            FormKind::Client => Kind::Client,
+        };
+        Some(Action::Create { kind, addr })
+    }
+}
+
+pub fn sessions_panel_ui(
+    ui: &mut egui::Ui,
+    form: &mut NewSocketForm,
+    sessions: &[Session],
+    selected: Option<SessionId>,
+    actions: &mut Vec<Action>,
+) {
     ui.add_space(6.0);
-    ui.heading("New socket");
-    ui.horizontal(|ui| {
-        ui.radio_value(&mut app.form.kind, FormKind::Server, "TCP server");
-        ui.radio_value(&mut app.form.kind, FormKind::Client, "TCP client");
-    });
-    let label = ui.label(match app.form.kind {
-        FormKind::Server => "Listen on (host:port, port 0 = any free port)",
-        FormKind::Client => "Connect to (host:port)",
-    });
-    let field = ui.add(
-        egui::TextEdit::singleline(&mut app.form.addr)
-            .hint_text("127.0.0.1:9999")
-            .desired_width(f32::INFINITY),
-    );
-    let field = field.labelled_by(label.id);
-    if field.changed() {
-        app.form.error = None;
-    }
-    let submitted = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-    if app.form.kind == FormKind::Server {
-        ui.checkbox(
-            &mut app.form.chat,
-            "Group chat (relay each line to all clients)",
-        );
-    }
-    let button = match app.form.kind {
-        FormKind::Server => "Start server",
-        FormKind::Client => "Connect",
-    };
-    if ui.button(button).clicked() || submitted {
-        app.start_from_form();
-    }
-    if let Some(error) = &app.form.error {
-        ui.colored_label(ui.visuals().error_fg_color, error);
-    }
+    new_socket_form_ui(ui, form, actions);
     ui.separator();
-
-    let servers: Vec<usize> = (0..app.sessions.len())
-        .filter(|&i| app.sessions[i].is_server())
-        .collect();
-    let clients: Vec<usize> = (0..app.sessions.len())
-        .filter(|&i| !app.sessions[i].is_server())
-        .collect();
+    let (servers, clients): (Vec<&Session>, Vec<&Session>) =
+        sessions.iter().partition(|s| s.is_server());
     egui::ScrollArea::vertical().show(ui, |ui| {
-        for (title, indices) in [("TCP servers", servers), ("TCP clients", clients)] {
-            ui.strong(format!("{title} ({})", indices.len()));
-            if indices.is_empty() {
+        for (title, group) in [("TCP servers", servers), ("TCP clients", clients)] {
+            ui.strong(format!("{title} ({})", group.len()));
+            if group.is_empty() {
                 ui.weak("none");
             }
-            for index in indices {
-                let session = &app.sessions[index];
-                let selected = app.selected == Some(session.id);
-                if session_entry_ui(ui, session, selected).clicked() {
-                    app.selected = Some(session.id);
+            for session in group {
+                if session_entry_ui(ui, session, selected == Some(session.id)).clicked() {
+                    actions.push(Action::Select(session.id));
                 }
             }
             ui.add_space(8.0);
@@ -68,10 +76,50 @@ pub fn sessions_panel_ui(ui: &mut egui::Ui, app: &mut SocklabApp) {
     });
 }
 
+fn new_socket_form_ui(ui: &mut egui::Ui, form: &mut NewSocketForm, actions: &mut Vec<Action>) {
+    ui.heading("New socket");
+    ui.horizontal(|ui| {
+        ui.radio_value(&mut form.kind, FormKind::Server, "TCP server");
+        ui.radio_value(&mut form.kind, FormKind::Client, "TCP client");
+    });
+    let label = ui.label(match form.kind {
+        FormKind::Server => "Listen on (host:port, port 0 = any free port)",
+        FormKind::Client => "Connect to (host:port)",
+    });
+    let field = ui.add(
+        egui::TextEdit::singleline(&mut form.addr)
+            .hint_text("127.0.0.1:9999")
+            .desired_width(f32::INFINITY),
+    );
+    let field = field.labelled_by(label.id);
+    if field.changed() {
+        form.error = None;
+    }
+    let submitted = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+    if form.kind == FormKind::Server {
+        ui.checkbox(
+            &mut form.chat,
+            "Group chat (relay each line to all clients)",
+        );
+    }
+    let button = match form.kind {
+        FormKind::Server => "Start server",
+        FormKind::Client => "Connect",
+    };
+    if (ui.button(button).clicked() || submitted)
+        && let Some(action) = form.submit()
+    {
+        actions.push(action);
+    }
+    if let Some(error) = &form.error {
+        theme::error_label_ui(ui, error);
+    }
+}
+
 /// One list entry: a status dot and the socket's address.
 fn session_entry_ui(ui: &mut egui::Ui, session: &Session, selected: bool) -> egui::Response {
     ui.horizontal(|ui| {
-        status_dot_ui(ui, session.state.colour(ui.visuals()));
+        theme::status_dot_ui(ui, &session.state);
         let text = entry_text(session);
         let state = session.state.label();
         let response = ui
@@ -99,11 +147,4 @@ pub fn entry_text(session: &Session) -> String {
             _ => format!("-> {}", session.addr),
         },
     }
-}
-
-pub fn status_dot_ui(ui: &mut egui::Ui, colour: egui::Color32) {
-    let size = ui.spacing().interact_size.y * 0.5;
-    let (rect, _) = ui.allocate_exact_size(egui::vec2(size, size), egui::Sense::hover());
-    ui.painter()
-        .circle_filled(rect.center(), size * 0.4, colour);
 }

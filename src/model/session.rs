@@ -1,6 +1,6 @@
-//! What the window knows about one socket, built only from engine events: state, both
+//! What socklab knows about one socket, built only from engine events: state, both
 //! addresses, the connection table, counters, jobs (repeat, file, capture), the log and
-//! the composer's contents.
+//! the draft payload being composed for it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -11,10 +11,12 @@ use std::time::Instant;
 
 use chrono::{DateTime, Local};
 
-use super::log::{Direction, Filter, FilteredRows, Log, LogRow};
+use super::filter::{Filter, FilteredRows};
+use super::log::{Direction, Log, LogRow};
+use super::persist::SavedPayload;
 use crate::engine::{
-    CloseReason, ConnId, ConnInfo, Counters, EventKind, SessionId, Target, TransferId,
-    TransferOutcome,
+    CloseReason, Command, ConnId, ConnInfo, Counters, DEFAULT_CONNECT_TIMEOUT, EventKind,
+    ServerOptions, SessionId, Target, TransferId, TransferOutcome,
 };
 use crate::payload::{LineEnding, PayloadError, PayloadFormat, TextEncoding, encode_payload};
 
@@ -123,7 +125,7 @@ pub struct ConnRow {
     pub closing: bool,
 }
 
-/// The composer's contents and settings.
+/// The payload being composed for a socket, as typed, with its settings.
 #[derive(Debug)]
 pub struct Composer {
     pub text: String,
@@ -326,6 +328,47 @@ impl Session {
         } else {
             Some("The chosen client has disconnected; pick another target.")
         }
+    }
+
+    /// The one way a session starts, new or again: marks it starting (or connecting) and
+    /// gives the command that listens on (or connects to) its address.
+    pub fn start(&mut self) -> Command {
+        match self.kind {
+            Kind::Server { chat } => {
+                self.state = State::Starting;
+                Command::Listen {
+                    session: self.id,
+                    addr: self.addr.clone(),
+                    options: ServerOptions { chat },
+                }
+            }
+            Kind::Client => {
+                self.state = State::Connecting;
+                Command::Connect {
+                    session: self.id,
+                    addr: self.addr.clone(),
+                    timeout: DEFAULT_CONNECT_TIMEOUT,
+                }
+            }
+        }
+    }
+
+    /// The draft as history and presets remember it.
+    pub fn draft(&self) -> SavedPayload {
+        SavedPayload {
+            text: self.composer.text.clone(),
+            format: self.composer.format,
+            encoding: self.encoding,
+            line_ending: self.composer.line_ending,
+        }
+    }
+
+    /// Brings back a remembered payload as the draft, with its encoding.
+    pub fn load_draft(&mut self, payload: &SavedPayload) {
+        self.composer.text = payload.text.clone();
+        self.composer.format = payload.format;
+        self.composer.line_ending = payload.line_ending;
+        self.encoding = payload.encoding;
     }
 
     /// The composer's bytes, or where the typed text is wrong.
@@ -550,4 +593,38 @@ impl Session {
 /// Reads a live counter shared by the engine.
 pub fn live(counter: &AtomicU64) -> u64 {
     counter.load(Ordering::Relaxed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn starting_again_listens_or_connects_on_the_typed_address() {
+        let id = SessionId::for_test(3);
+        let mut server = Session::restored(id, Kind::Server { chat: true }, "[::1]:0".into());
+        match server.start() {
+            Command::Listen {
+                session,
+                addr,
+                options,
+            } => assert_eq!(
+                (session, addr.as_str(), options.chat),
+                (id, "[::1]:0", true)
+            ),
+            other => panic!("a server listens, got {other:?}"),
+        }
+        assert_eq!(server.state, State::Starting);
+        let mut client = Session::restored(id, Kind::Client, "localhost:7".into());
+        match client.start() {
+            Command::Connect { addr, timeout, .. } => {
+                assert_eq!(
+                    (addr.as_str(), timeout),
+                    ("localhost:7", DEFAULT_CONNECT_TIMEOUT)
+                )
+            }
+            other => panic!("a client connects, got {other:?}"),
+        }
+        assert_eq!(client.state, State::Connecting);
+    }
 }

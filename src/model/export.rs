@@ -1,11 +1,13 @@
-//! Writing a log to a file as plain text or CSV, off the UI thread.
+//! Save log: a log's rows written to a file as plain text or CSV. Pure writing to any
+//! `Write`, so the window can run it on a background thread over a log snapshot.
 
 use std::io::{self, Write};
 use std::path::Path;
 
-use super::format;
-use super::log::{Direction, LogRow};
-use crate::payload::{TextEncoding, hex_dump};
+use super::log::LogRow;
+use super::persist::DisplayMode;
+use super::row_text;
+use crate::payload::TextEncoding;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExportFormat {
@@ -23,7 +25,8 @@ impl ExportFormat {
     }
 }
 
-/// Writes every row: time, direction, peer, size, text (in `encoding`, escaped) and hex.
+/// Writes every row: time, direction, peer, size, text (in `encoding`, escaped) and, in
+/// CSV, hex; each row rendered by [`row_text::cells`] as the log view renders it, uncut.
 pub fn write_log<'a>(
     rows: impl IntoIterator<Item = LogRow<'a>>,
     out: &mut impl Write,
@@ -33,34 +36,35 @@ pub fn write_log<'a>(
     if format == ExportFormat::Csv {
         writeln!(out, "time,direction,peer,bytes,text,hex")?;
     }
+    let mode = match format {
+        ExportFormat::Text => DisplayMode::Text,
+        ExportFormat::Csv => DisplayMode::Both,
+    };
     for row in rows {
-        let time = row.time.format("%Y-%m-%d ").to_string() + &format::clock(&row.time);
-        let peer = row.peer.map_or_else(String::new, |p| p.to_string());
-        let (size, text, hex) = if row.direction == Direction::System {
-            (
-                String::new(),
-                String::from_utf8_lossy(row.data).into_owned(),
-                String::new(),
-            )
-        } else {
-            (
-                row.data.len().to_string(),
-                encoding.decode_for_display(row.data),
-                hex_dump(row.data),
-            )
-        };
+        let cells = row_text::cells(&row, mode, encoding, usize::MAX);
+        // The file may span days: the date goes before the time of day.
+        let time = row.time.format("%Y-%m-%d ").to_string() + &cells.time;
         match format {
             ExportFormat::Text => {
-                let direction = format!("{:<5}", row.direction.label());
-                let fields = [time.as_str(), &direction, &peer, &size, &text];
+                let direction = format!("{:<5}", cells.direction);
+                let fields = [
+                    time.as_str(),
+                    &direction,
+                    &cells.peer,
+                    &cells.size,
+                    &cells.text,
+                ];
                 let line: Vec<&str> = fields.into_iter().filter(|f| !f.is_empty()).collect();
                 writeln!(out, "{}", line.join(" "))?
             }
             ExportFormat::Csv => writeln!(
                 out,
-                "{time},{},{peer},{size},{},{hex}",
-                row.direction.label(),
-                csv_field(&text)
+                "{time},{},{},{},{},{}",
+                cells.direction,
+                cells.peer,
+                cells.size,
+                csv_field(&cells.text),
+                cells.hex
             )?,
         }
     }
@@ -78,6 +82,7 @@ fn csv_field(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::log::Direction;
     use chrono::{Local, TimeZone};
 
     #[test]

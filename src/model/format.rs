@@ -1,4 +1,5 @@
-//! Small text formats the panels share.
+//! Small text formats shared by the panels and the saved log: exact byte counts, rates,
+//! uptime and the time of day.
 
 use chrono::{DateTime, Local};
 

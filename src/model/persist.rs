@@ -1,5 +1,6 @@
-//! What socklab remembers between runs (through eframe's storage): the socket list (restored
-//! stopped), sent-payload history, named presets and view options. Runtime handles stay out.
+//! What socklab remembers between runs (the window stores it through eframe's storage): the
+//! socket list (restored stopped), sent-payload history, named presets and view options.
+//! Plain serde data; runtime handles stay out.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,0 +1,18 @@
+//! What socklab knows about its sockets, built from engine events, with no drawing in it:
+//! the window draws it, and a headless front end could keep it too. One concept per file.
+//!
+//! - [`session`]: one socket's state, addresses, connections, counters, jobs and draft.
+//! - [`log`]: the bounded, chunked log of one socket's rows.
+//! - [`filter`]: which rows to show, kept up to date incrementally.
+//! - [`row_text`]: a log row as text, shared by the log view and the saved log.
+//! - [`export`]: a log written to a file as text or CSV.
+//! - [`format`](mod@format): small text formats (byte counts, rates, uptime, clock).
+//! - [`persist`]: what is remembered between runs.
+
+pub mod export;
+pub mod filter;
+pub mod format;
+pub mod log;
+pub mod persist;
+pub mod row_text;
+pub mod session;

@@ -1,0 +1,78 @@
+//! What the user asked for, as the panels report it. Panels draw and push actions; the app
+//! applies them all in one place once per frame, so the engine commands and the changes to
+//! sessions and saved settings that go with them are never spread over the drawing code.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::dialogs::Purpose;
+use crate::engine::{ConnId, SessionId, TransferId};
+use crate::model::persist::DisplayMode;
+use crate::model::session::Kind;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// A new socket from the form (its address already checked).
+    Create {
+        kind: Kind,
+        addr: String,
+    },
+    /// Listen or connect again on the session's address.
+    Start(SessionId),
+    /// Stop listening (closing every client), or disconnect.
+    Stop(SessionId),
+    /// Close the socket and forget it.
+    Remove(SessionId),
+    /// Show this session in the main area.
+    Select(SessionId),
+    /// Send the session's draft to its target.
+    Send(SessionId),
+    /// Send the session's draft every `interval`, `count` times (or until stopped).
+    Repeat {
+        session: SessionId,
+        interval: Duration,
+        count: Option<u64>,
+    },
+    StopRepeat(SessionId),
+    /// Stream a chosen file to the session's target.
+    SendFile {
+        session: SessionId,
+        path: PathBuf,
+    },
+    CancelTransfer {
+        session: SessionId,
+        transfer: TransferId,
+    },
+    /// Close one client of a server.
+    Kick {
+        session: SessionId,
+        conn: ConnId,
+    },
+    /// Capture received bytes to a file; `None` stops capturing.
+    Capture {
+        session: SessionId,
+        path: Option<PathBuf>,
+    },
+    /// Write the session's log to a file.
+    SaveLog {
+        session: SessionId,
+        path: PathBuf,
+    },
+    /// Ask for a path in a file dialog; the answer comes back as another action.
+    OpenDialog {
+        session: SessionId,
+        purpose: Purpose,
+    },
+    ResetCounters(SessionId),
+    ClearLog(SessionId),
+    /// How every log shows data.
+    SetDisplay(DisplayMode),
+    /// Save the session's draft as a named preset (replacing one of the same name).
+    SavePreset {
+        session: SessionId,
+        name: String,
+    },
+    DeletePreset {
+        name: String,
+    },
+}
