@@ -8,6 +8,7 @@
 //! - [`export`]: a log written to a file as text or CSV.
 //! - [`format`](mod@format): small text formats (byte counts, rates, uptime, clock).
 //! - [`persist`]: what is remembered between runs.
+//! - [`settings_file`]: reading it safely (moving aside what cannot be read), saving it atomically.
 
 pub mod export;
 pub mod filter;
@@ -16,3 +17,4 @@ pub mod log;
 pub mod persist;
 pub mod row_text;
 pub mod session;
+pub mod settings_file;

@@ -1,12 +1,13 @@
-//! What socklab remembers between runs (the window stores it through eframe's storage): the
+//! What socklab remembers between runs (the window keeps it in `settings_file`): the
 //! socket list (restored stopped), sent-payload history, named presets and view options.
-//! Plain serde data; runtime handles stay out.
+//! Plain serde data; runtime handles stay out. Every struct is `#[serde(default)]`, so a
+//! file from an older socklab (fields missing) or a newer one (fields unknown) still loads.
 
 use serde::{Deserialize, Serialize};
 
 use crate::payload::{LineEnding, PayloadFormat, TextEncoding};
 
-/// Storage key for [`Saved`].
+/// The key under which earlier versions kept [`Saved`] in eframe's storage.
 pub const STORAGE_KEY: &str = "socklab";
 /// Sent payloads remembered, newest first.
 pub const MAX_HISTORY: usize = 50;
@@ -44,7 +45,8 @@ impl Default for SavedSocket {
 }
 
 /// A payload as the composer holds it, so loading it restores exactly what was typed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SavedPayload {
     pub text: String,
     pub format: PayloadFormat,
@@ -64,7 +66,8 @@ impl SavedPayload {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Preset {
     pub name: String,
     pub payload: SavedPayload,
