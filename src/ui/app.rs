@@ -18,6 +18,7 @@ use crate::engine::{CloseHow, Command, Engine, Event, EventKind, SessionId};
 use crate::model::export::{self, ExportFormat};
 use crate::model::persist::{STORAGE_KEY, Saved, SavedSocket};
 use crate::model::session::{Kind, Session};
+use crate::model::settings_file::{LoadOutcome, Saver};
 
 /// Time per frame spent applying events; the rest is for drawing.
 const EVENT_BUDGET: Duration = Duration::from_millis(6);
@@ -38,20 +39,47 @@ pub struct SocklabApp {
     /// Results of background work (saving a log) to show in a session's log.
     notices_tx: Sender<(SessionId, String)>,
     notices_rx: Receiver<(SessionId, String)>,
+    /// Writes the settings file; none in tests, or while an unreadable file must be kept.
+    settings_saver: Option<Saver>,
+    /// The settings file has been written this run, so eframe's old copy can go.
+    settings_written: bool,
+    /// The last failure to save the settings, so a failing disk is reported once.
+    settings_save_failure: Option<String>,
+    /// What the user should know about the settings file, shown at the top until dismissed.
+    settings_notices: Vec<String>,
 }
 
 impl SocklabApp {
-    /// The app as eframe creates it: restores what the last run saved.
-    pub fn from_creation(cc: &eframe::CreationContext) -> std::io::Result<Self> {
-        let saved = cc
-            .storage
-            .and_then(|storage| eframe::get_value::<Saved>(storage, STORAGE_KEY))
-            .unwrap_or_default();
-        Self::new(&cc.egui_ctx, saved)
+    /// The app as [`super::run`] opens it: starts from what reading the settings file found
+    /// (`loaded`), tells the user when it could not be read, and saves to `settings_file`
+    /// (none: no folder for it) unless an unreadable file there must be kept.
+    pub fn with_settings(
+        ctx: &egui::Context,
+        loaded: LoadOutcome,
+        settings_file: Option<PathBuf>,
+    ) -> std::io::Result<Self> {
+        let mut app = Self::new(ctx, loaded.saved())?;
+        app.settings_notices.extend(loaded.notice());
+        match settings_file {
+            Some(path) if loaded.may_save() => match Saver::spawn(path) {
+                Ok(saver) => app.settings_saver = Some(saver),
+                Err(e) => app.settings_notices.push(format!(
+                    "socklab cannot save its settings (no thread for it: {e}); \
+                     changes made now will not be remembered."
+                )),
+            },
+            Some(_) => {}
+            None => app.settings_notices.push(
+                "socklab found no folder for its settings (no home folder), so changes made \
+                 now will not be remembered."
+                    .into(),
+            ),
+        }
+        Ok(app)
     }
 
     /// Starts the engine (it wakes the window whenever events arrive) and restores `saved`:
-    /// its sockets come back stopped, to be started with one click.
+    /// its sockets come back stopped, to be started with one click. Saves nothing to disk.
     pub fn new(ctx: &egui::Context, saved: Saved) -> std::io::Result<Self> {
         let repaint = ctx.clone();
         let engine = Engine::spawn(move || repaint.request_repaint())?;
@@ -83,6 +111,10 @@ impl SocklabApp {
             engine_failure: None,
             notices_tx,
             notices_rx,
+            settings_saver: None,
+            settings_written: false,
+            settings_save_failure: None,
+            settings_notices: Vec::new(),
         })
     }
 
@@ -345,6 +377,65 @@ impl SocklabApp {
                 s.log.system(chrono::Local::now(), None, text);
             }
         }
+        self.check_settings_saved();
+    }
+
+    /// Hands the settings to the saving thread (it writes only what changed).
+    fn save_settings(&mut self) {
+        let snapshot = self.snapshot();
+        if let Some(saver) = &mut self.settings_saver {
+            saver.save(&snapshot);
+        }
+    }
+
+    /// A failure to save is told once (again only if the reason changes); a success clears it.
+    fn check_settings_saved(&mut self) {
+        let Some(saver) = &mut self.settings_saver else {
+            return;
+        };
+        for result in saver.results() {
+            match result {
+                Ok(()) => {
+                    self.settings_written = true;
+                    self.settings_save_failure = None;
+                }
+                Err(e) if self.settings_save_failure.as_ref() != Some(&e) => {
+                    self.settings_notices.push(format!(
+                        "socklab could not save its settings to {}: {e}. It tries again \
+                         every few seconds; until then, changes are not saved.",
+                        saver.path().display()
+                    ));
+                    self.settings_save_failure = Some(e);
+                }
+                Err(_) => {}
+            }
+        }
+    }
+
+    /// The settings notices, each with its own Dismiss button.
+    fn settings_notices_ui(&mut self, ui: &mut egui::Ui) {
+        if self.settings_notices.is_empty() {
+            return;
+        }
+        let mut dismissed = None;
+        egui::Panel::top("settings_notices").show(ui, |ui| {
+            for (index, notice) in self.settings_notices.iter().enumerate() {
+                ui.horizontal_wrapped(|ui| {
+                    if ui
+                        .button("Dismiss")
+                        .on_hover_text("Hide this message")
+                        .clicked()
+                    {
+                        dismissed = Some(index);
+                    }
+                    theme::warning_label_ui(ui, notice.as_str());
+                });
+            }
+        });
+        if let Some(index) = dismissed {
+            self.settings_notices.remove(index);
+            ui.ctx().request_repaint();
+        }
     }
 
     fn dialog_action(&self, chosen: Chosen) -> Option<Action> {
@@ -383,6 +474,7 @@ impl SocklabApp {
             let totals = session.totals();
             session.rates.sample(now, totals);
         }
+        self.settings_notices_ui(ui);
         if let Some(error) = &self.engine_failure {
             egui::Panel::top("engine_failure").show(ui, |ui| {
                 theme::error_label_ui(
@@ -465,8 +557,20 @@ impl eframe::App for SocklabApp {
         Duration::from_secs(5)
     }
 
+    /// Called on eframe's autosave interval and at exit: socklab's settings go to its own
+    /// file; eframe's storage keeps the window's geometry only.
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        eframe::set_value(storage, STORAGE_KEY, &self.snapshot());
+        self.save_settings();
+        self.check_settings_saved();
+        // Settings an earlier socklab kept in eframe's file, once they are safe in ours.
+        if self.settings_written && storage.get_string(STORAGE_KEY).is_some() {
+            storage.remove_string(STORAGE_KEY);
+        }
+    }
+
+    /// Waits for the last settings write (`save` has just been called).
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        self.settings_saver = None;
     }
 }
 

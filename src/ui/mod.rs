@@ -1,7 +1,8 @@
 //! The window: eframe/egui drawing the [`crate::model`] that engine events build. Panels
 //! draw and push `action::Action`s; `app.rs` applies them once per frame.
 //!
-//! - `app.rs`: the eframe app: events in, panels drawn, actions applied, state saved.
+//! - `app.rs`: the eframe app: events in, panels drawn, actions applied, settings saved
+//!   (through `model::settings_file`), and a notice when they could not be read or saved.
 //! - `action.rs`: what the user can ask for.
 //! - `sessions_panel.rs`: the side panel: the new-socket form and the socket list.
 //! - `session_view.rs`: the selected socket: status, controls and the client table.
@@ -20,6 +21,8 @@ mod sessions_panel;
 mod theme;
 
 pub use app::SocklabApp;
+
+use crate::model::settings_file::{self, LoadOutcome};
 pub use sessions_panel::FormKind;
 
 /// Opens the window and runs until it is closed.
@@ -38,9 +41,22 @@ pub fn run() -> eframe::Result {
         persist_window: true,
         ..Default::default()
     };
+    // Read before the window opens: an unreadable file is moved aside before eframe could
+    // write over it.
+    let settings_dir = eframe::storage_dir("socklab");
+    let loaded = settings_dir
+        .as_deref()
+        .map_or(LoadOutcome::Missing, settings_file::load);
+    let settings_path = settings_dir.map(|dir| dir.join(settings_file::FILE_NAME));
     eframe::run_native(
         "socklab",
         options,
-        Box::new(|cc| Ok(Box::new(SocklabApp::from_creation(cc)?))),
+        Box::new(|cc| {
+            Ok(Box::new(SocklabApp::with_settings(
+                &cc.egui_ctx,
+                loaded,
+                settings_path,
+            )?))
+        }),
     )
 }
