@@ -102,7 +102,8 @@ pub(super) fn run(args: ClientArgs) -> Result<(), Failure> {
                             return Ok(());
                         }
                     }
-                    ClientStep::Linger => finish_deadline = Some(Instant::now() + wait),
+                    // An absurd wait would overflow the clock: then wait for the peer to close.
+                    ClientStep::Linger => finish_deadline = Instant::now().checked_add(wait),
                     ClientStep::Warn(message) => eprintln!("socklab: {message}"),
                     ClientStep::End(result) => return result,
                     ClientStep::Quiet => {}

@@ -21,6 +21,7 @@ mod sessions_panel;
 mod theme;
 
 pub use app::SocklabApp;
+pub use composer::repeat_plan;
 
 use crate::model::settings_file::{self, LoadOutcome};
 pub use sessions_panel::FormKind;
