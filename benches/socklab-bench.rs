@@ -26,6 +26,12 @@ use socklab::ui::{FormKind, SocklabApp};
 const GIB: u64 = 1024 * 1024 * 1024;
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("hold-clients") {
+        hold_clients(&args[2], args[3].parse().unwrap());
+        return;
+    }
+    raise_descriptor_limit();
     let mut scenarios: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))
@@ -104,29 +110,45 @@ fn wait_listening(engine: &Engine, session: SessionId) -> SocketAddr {
     }
 }
 
-/// How many client/server socket pairs this process may open, up to `wanted`: raises the
-/// descriptor limit as far as the system allows (root may raise the hard limit too).
-fn descriptors_for_pairs(wanted: usize) -> usize {
-    const SPARE: u64 = 256;
-    let needed = wanted as u64 * 2 + SPARE;
+/// Starts a child process (this benchmark, as `hold-clients ADDR N`) that connects `count`
+/// clients to `addr`, says `ready`, and keeps them open until its stdin closes.
+fn hold_idle_clients(addr: SocketAddr, count: usize) -> std::process::Child {
+    let exe = std::env::current_exe().unwrap();
+    let mut child = Process::new(exe)
+        .args(["hold-clients", &addr.to_string(), &count.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    assert_eq!(ready.trim(), "ready", "the client holder started");
+    child
+}
+
+/// The child's side of [`hold_idle_clients`].
+fn hold_clients(addr: &str, count: usize) {
+    raise_descriptor_limit();
+    let clients: Vec<TcpStream> = (0..count)
+        .map(|_| TcpStream::connect(addr).unwrap())
+        .collect();
+    println!("ready");
+    let mut rest = Vec::new();
+    let _ = std::io::stdin().read_to_end(&mut rest);
+    drop(clients);
+}
+
+/// Takes the hard limit of open descriptors as the soft one (often 1,024 otherwise).
+fn raise_descriptor_limit() {
     // SAFETY: getrlimit/setrlimit only read and write the struct passed to them.
     unsafe {
         let mut limit = std::mem::zeroed::<libc::rlimit>();
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
-            return 0;
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
         }
-        if limit.rlim_cur < needed {
-            let raised = libc::rlimit {
-                rlim_cur: needed,
-                rlim_max: limit.rlim_max.max(needed),
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) != 0 {
-                limit.rlim_cur = limit.rlim_max;
-                libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
-            }
-            libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
-        }
-        (limit.rlim_cur.saturating_sub(SPARE) / 2) as usize
     }
 }
 
@@ -308,11 +330,9 @@ fn ingest(total: u64, idle: usize) {
     let session = engine.listen("127.0.0.1:0", ServerOptions::default());
     let addr = wait_listening(&engine, session);
     let mut model = Session::new(session, Kind::Server { chat: false }, addr.to_string());
-    let idle = idle.min(descriptors_for_pairs(idle));
-    let mut idle_clients = Vec::with_capacity(idle);
-    for _ in 0..idle {
-        idle_clients.push(TcpStream::connect(addr).unwrap());
-    }
+    // The idle clients live in a child process, so neither process needs more than about
+    // 10,000 descriptors.
+    let mut holder = (idle > 0).then(|| hold_idle_clients(addr, idle));
     let mut accepted = 0;
     while accepted < idle {
         let Event { time, kind, .. } = engine
@@ -352,6 +372,11 @@ fn ingest(total: u64, idle: usize) {
     }
     let elapsed = start.elapsed();
     writer.join().unwrap();
+    if let Some(holder) = &mut holder {
+        // Closing its stdin lets the holder exit and close its clients.
+        drop(holder.stdin.take());
+        let _ = holder.wait();
+    }
     println!(
         "ingest {:.1} GiB into a server session with {idle} idle clients, through the GUI event path: {:.2} GB/s ({events} events, received {received} = counter {}, log kept {} rows / {} MiB, dropped {} rows, RSS {} MiB)",
         total as f64 / GIB as f64,

@@ -102,10 +102,14 @@ fn start_server(extra: &[&str]) -> Server {
             .stderr(Stdio::piped()),
     );
     let lines = stdout_lines(process.child.stdout.take().unwrap());
-    let first = next_line(&lines);
+    // Only a capture's line may come before the address.
+    let mut first = next_line(&lines);
+    if first.contains(" capturing to ") {
+        first = next_line(&lines);
+    }
     let addr = first
         .split_once(" listening ")
-        .unwrap_or_else(|| panic!("first line announces the address: {first:?}"))
+        .unwrap_or_else(|| panic!("the address is announced first: {first:?}"))
         .1
         .trim()
         .parse()
@@ -313,6 +317,66 @@ fn a_failed_engine_ends_the_server_with_exit_code_1_and_the_reason() {
         err, "socklab: the network loop failed: injected by a test\n",
         "the reason, alone, on stderr"
     );
+}
+
+/// The size the capture was first found lacking at: just under the old 1 MiB buffer.
+const CAPTURED: usize = 1_024_020;
+
+/// Waits until `path` holds `len` bytes, failing the test after [`WAIT`]; returns how long.
+fn wait_for_file_len(path: &std::path::Path, len: u64) -> Duration {
+    let start = Instant::now();
+    loop {
+        let have = std::fs::metadata(path).map_or(0, |m| m.len());
+        if have == len {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < WAIT,
+            "the capture holds {have} of {len} bytes after {WAIT:?}"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn a_capture_reaches_the_disk_while_the_server_runs_and_survives_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("in.bin");
+    let mut server = start_server(&["--capture", path.to_str().unwrap()]);
+    let sent: Vec<u8> = (0..CAPTURED).map(|i| (i % 251) as u8).collect();
+    let mut peer = client(server.addr);
+    peer.write_all(&sent).unwrap();
+    // The connection stays open: the bytes must reach the file anyway, not at close.
+    let waited = wait_for_file_len(&path, CAPTURED as u64);
+    eprintln!("capture on disk {waited:?} after the last write");
+    server.process.child.kill().unwrap();
+    server.process.wait_bounded();
+    assert_eq!(std::fs::read(&path).unwrap(), sent);
+    drop(peer);
+}
+
+#[test]
+fn a_capture_that_cannot_be_written_is_reported_and_the_server_serves_on() {
+    let mut server = start_server(&["--capture", "/dev/full"]);
+    let mut peer = client(server.addr);
+    peer.write_all(b"still heard\n").unwrap();
+    let (mut failed, mut received) = (None, None);
+    while failed.is_none() || received.is_none() {
+        let line = next_line(&server.lines);
+        if line.contains(" error capture to /dev/full") {
+            failed = Some(line);
+        } else if line.contains(" received ") {
+            received = Some(line);
+        }
+    }
+    let (failed, received) = (failed.unwrap(), received.unwrap());
+    assert!(
+        failed.ends_with("failed: no space left on the disk (0 bytes written)\n"),
+        "{failed:?}"
+    );
+    assert!(received.ends_with("\"still heard\\n\"\n"), "{received:?}");
+    server.type_line(b"reply\n");
+    assert_eq!(read_exact(&mut peer, 6), b"reply\n");
 }
 
 #[test]

@@ -537,8 +537,8 @@ fn filter_hides_rows_by_direction_and_text() {
 
 #[test]
 fn a_chosen_file_is_sent_and_the_log_can_be_saved_as_csv() {
-    let dir = std::env::temp_dir().join(format!("socklab-gui-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
     let file = dir.join("payload.bin");
     let content: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
     std::fs::write(&file, &content).unwrap();
@@ -565,7 +565,32 @@ fn a_chosen_file_is_sent_and_the_log_can_be_saved_as_csv() {
         saved.contains(",recv,") && saved.contains(",3,\"x,y\",78 2c 79\n"),
         "{saved}"
     );
-    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_log_that_cannot_be_saved_says_why_and_the_socket_carries_on() {
+    let temp = tempfile::tempdir().unwrap();
+    let gone = temp.path().join("removed").join("log.txt");
+    let mut harness = app();
+    let mut client = server_with_a_client(&mut harness);
+    let session = harness.state().sessions()[0].id;
+    for (path, reason) in [
+        (gone.clone(), "no such file or folder (was it removed?)"),
+        ("/dev/full".into(), "no space left on the disk"),
+        (
+            "/sys/socklab-log.txt".into(),
+            "not allowed to write there (read-only or no permission)",
+        ),
+    ] {
+        harness.state_mut().save_log(session, path.clone());
+        wait_for_text(
+            &mut harness,
+            &format!("cannot save the log to {}: {reason}", path.display()),
+        );
+    }
+    client.write_all(b"still here").unwrap();
+    wait_for_text(&mut harness, "still here");
+    assert_eq!(harness.state().sessions()[0].totals().bytes_in, 10);
 }
 
 #[test]

@@ -327,7 +327,11 @@ impl SocklabApp {
                 });
                 let text = match result {
                     Ok(()) => format!("log saved to {} ({} rows)", path.display(), rows.len()),
-                    Err(e) => format!("cannot save the log to {}: {e}", path.display()),
+                    Err(e) => format!(
+                        "cannot save the log to {}: {}",
+                        path.display(),
+                        crate::engine::describe_file_error(&e)
+                    ),
                 };
                 let _ = notices.send((session, text));
             });
