@@ -3,7 +3,7 @@
 //! never passes or fails on time.
 //!
 //! `cargo bench --bench socklab-bench -- [SCENARIO …]`, scenarios: chat, chat-1000, ingest,
-//! ingest-idle, send, file, scale, logview, flood, or all (the default).
+//! ingest-idle, send, file, scale, churn, logview, flood, or all (the default).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -45,6 +45,7 @@ fn main() {
             "send",
             "file",
             "scale",
+            "churn",
             "logview",
             "flood",
         ]
@@ -60,6 +61,10 @@ fn main() {
             "send" => send(4 * GIB),
             "file" => file(GIB),
             "scale" => scale(10_000),
+            "churn" => {
+                churn(100_000, false);
+                churn(100_000, true);
+            }
             "logview" => logview(1_000_000),
             "flood" => flood(Duration::from_secs(5)),
             other => eprintln!("unknown scenario {other:?}"),
@@ -601,6 +606,97 @@ fn scale(clients: usize) {
 }
 
 // ---- the window, headless ------------------------------------------------------
+
+// ---- churn ---------------------------------------------------------------------
+
+/// Descriptors and threads of process `pid`.
+fn fds_and_threads(pid: &str) -> (usize, usize) {
+    let count = |dir: String| std::fs::read_dir(dir).map_or(0, |d| d.count());
+    (
+        count(format!("/proc/{pid}/fd")),
+        count(format!("/proc/{pid}/task")),
+    )
+}
+
+/// `cycles` connect/disconnect cycles against the real `socklab server` (or `--chat`):
+/// every third client sends a line first, every second one closes with RST. Reports the
+/// rate and the server's descriptors, threads and RSS before and after.
+fn churn(cycles: usize, chat: bool) {
+    let mut args = vec!["server", "127.0.0.1:0"];
+    if chat {
+        args.push("--chat");
+    }
+    let mut server = Process::new(env!("CARGO_BIN_EXE_socklab"))
+        .args(&args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = server.id().to_string();
+    let mut stdout = BufReader::new(server.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let addr: SocketAddr = first
+        .split_once(" listening ")
+        .unwrap()
+        .1
+        .trim()
+        .parse()
+        .unwrap();
+    let closed = std::sync::Arc::new(AtomicU64::new(0));
+    let counter = closed.clone();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        while stdout.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+            if line.contains(" closed #") {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+            line.clear();
+        }
+    });
+    let (fds_before, threads_before) = fds_and_threads(&pid);
+    let rss_before = rss_kib(&pid);
+    let start = Instant::now();
+    let workers = 2;
+    let handles: Vec<_> = (0..workers)
+        .map(|worker| {
+            std::thread::spawn(move || {
+                let mut failed = 0u64;
+                for i in (worker..cycles).step_by(workers) {
+                    let Ok(mut stream) = TcpStream::connect(addr) else {
+                        failed += 1;
+                        continue;
+                    };
+                    if i % 3 == 0 {
+                        let _ = stream.write_all(b"churn line\n");
+                    }
+                    if i % 2 == 0 {
+                        let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+                    }
+                }
+                failed
+            })
+        })
+        .collect();
+    let failed: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    let connected = cycles as u64 - failed;
+    while closed.load(Ordering::Relaxed) < connected && start.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let elapsed = start.elapsed();
+    let (fds_after, threads_after) = fds_and_threads(&pid);
+    let rss_after = rss_kib(&pid);
+    let _ = server.stdin.as_mut().unwrap().write_all(b"quit\n");
+    let _ = server.wait();
+    println!(
+        "churn {cycles} connect/disconnect cycles on `socklab server{}` (a third send a line, half close with RST): {:.0} cycles/s, {} closes seen, {failed} connects failed; server descriptors {fds_before} -> {fds_after}, threads {threads_before} -> {threads_after}, RSS {} -> {} MiB",
+        if chat { " --chat" } else { "" },
+        connected as f64 / elapsed.as_secs_f64(),
+        closed.load(Ordering::Relaxed),
+        rss_before >> 10,
+        rss_after >> 10,
+    );
+}
 
 fn frame_input(time: f64) -> egui::RawInput {
     egui::RawInput {

@@ -102,6 +102,8 @@ pub(crate) struct Reactor {
     flush_list: Vec<Token>,
     scratch: Vec<u8>,
     clock: HeaderClock,
+    /// Chat lines stamped this turn, per session, relayed once all reads are done.
+    relays: HashMap<SessionId, Vec<u8>>,
     /// A read was put off because a capture file is behind; retry soon.
     reads_blocked: bool,
 }
@@ -131,6 +133,7 @@ impl Reactor {
             flush_list: Vec::new(),
             scratch: vec![0; READ_CHUNK],
             clock: HeaderClock::default(),
+            relays: HashMap::new(),
             reads_blocked: false,
         }
     }
@@ -159,6 +162,7 @@ impl Reactor {
             self.sink.retry_overflow();
             self.report_all_missed();
             self.read_ready();
+            self.deliver_relays();
             self.fire_timers();
             self.pump_transfers();
             self.flush_ready();
