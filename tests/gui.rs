@@ -1031,3 +1031,38 @@ fn a_bare_port_typed_in_the_listen_field_listens_on_loopback() {
         &format!("sockname 127.0.0.1:{}", local.port()),
     );
 }
+
+#[test]
+fn dragging_a_split_sizes_the_pane_and_is_remembered() {
+    let mut harness = app_sized(DEFAULT_WINDOW);
+    let _client = server_with_a_client(&mut harness);
+    let before = harness.state().snapshot().options.composer_pane_height;
+    let message_top = harness
+        .get_by_role_and_label(Role::MultilineTextInput, "Message")
+        .rect()
+        .top();
+    let strip = harness.get_by_label("Resize the composer").rect().center();
+    harness.hover_at(strip);
+    harness.drag_at(strip);
+    harness.run_ok();
+    // Up by 30 points: the log above has that much over its least height.
+    for step in 1..=3 {
+        harness.hover_at(strip - Vec2::new(0.0, 10.0 * step as f32));
+        harness.run_ok();
+    }
+    harness.drop_at(strip - Vec2::new(0.0, 30.0));
+    harness.run_ok();
+    let after = harness.state().snapshot().options.composer_pane_height;
+    assert!(
+        (after - (before + 30.0)).abs() < 2.0,
+        "the composer grew by the drag: {before} -> {after}"
+    );
+    let moved = harness
+        .get_by_role_and_label(Role::MultilineTextInput, "Message")
+        .rect()
+        .top();
+    assert!(
+        (message_top - moved - 30.0).abs() < 2.0,
+        "the composer's content moved up with its edge: {message_top} -> {moved}"
+    );
+}

@@ -421,3 +421,32 @@ fn clients_ui(ui: &mut egui::Ui, session: &mut Session, actions: &mut Vec<Action
             }
         });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::fit_heights;
+
+    #[test]
+    fn panes_keep_their_heights_when_they_fit_and_share_the_squeeze_when_not() {
+        assert_eq!(
+            fit_heights(500.0, &[(100.0, 50.0), (200.0, 80.0)]),
+            [100.0, 200.0]
+        );
+        assert_eq!(
+            fit_heights(500.0, &[(10.0, 50.0)]),
+            [50.0],
+            "never below the least height while it fits"
+        );
+        // 130 above the least heights, 65 of room for it: each keeps half of its extra.
+        assert_eq!(
+            fit_heights(195.0, &[(100.0, 50.0), (160.0, 80.0)]),
+            [75.0, 120.0]
+        );
+        // Not even the least heights fit: they shrink in proportion.
+        assert_eq!(
+            fit_heights(65.0, &[(100.0, 50.0), (160.0, 80.0)]),
+            [25.0, 40.0]
+        );
+        assert_eq!(fit_heights(-10.0, &[(100.0, 50.0)]), [0.0]);
+    }
+}
