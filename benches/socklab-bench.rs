@@ -3,7 +3,7 @@
 //! never passes or fails on time.
 //!
 //! `cargo bench --bench socklab-bench -- [SCENARIO …]`, scenarios: chat, chat-1000, ingest,
-//! ingest-idle, send, file, scale, churn, logview, flood, or all (the default).
+//! ingest-idle, send, file, scale, churn, logview, flood, crowded, or all (the default).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -48,6 +48,7 @@ fn main() {
             "churn",
             "logview",
             "flood",
+            "crowded",
         ]
         .map(String::from)
         .to_vec();
@@ -67,6 +68,7 @@ fn main() {
             }
             "logview" => logview(1_000_000),
             "flood" => flood(Duration::from_secs(5)),
+            "crowded" => crowded(10_000, 1_000_000),
             other => eprintln!("unknown scenario {other:?}"),
         }
     }
@@ -842,5 +844,71 @@ fn flood(duration: Duration) {
         session.log.bytes() >> 20,
         session.log.dropped(),
         status_field("self", "VmHWM:") >> 10,
+    );
+}
+
+// ---- crowded -------------------------------------------------------------------
+
+/// Frame CPU of the crowded view: a server with `clients` real clients (as many as the
+/// descriptor limit allows; both ends are in this process), a log of `rows` rows, and the
+/// rate chart shown with a few seconds of live traffic behind it.
+fn crowded(clients: usize, rows: usize) {
+    let ctx = egui::Context::default();
+    let mut saved = Saved::default();
+    saved.options.show_chart = true;
+    let mut app = SocklabApp::new(&ctx, saved).unwrap();
+    app.start(FormKind::Server, "127.0.0.1:0", false);
+    let mut t = 0.0;
+    let mut next_frame = |app: &mut SocklabApp| {
+        t += 1.0 / 60.0;
+        frame(&ctx, app, t)
+    };
+    let addr = loop {
+        next_frame(&mut app);
+        if let Some(addr) = app.sessions()[0].local {
+            break addr;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    // One client in this process sends; the others are held by a child process.
+    let mut sender = TcpStream::connect(addr).unwrap();
+    let mut holder = hold_idle_clients(addr, clients - 1);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while app.sessions()[0].conns.len() < clients && Instant::now() < deadline {
+        next_frame(&mut app);
+    }
+    let time = chrono::Local::now();
+    let peer = sender.local_addr().unwrap();
+    let session = &mut app.sessions_mut()[0];
+    for i in 0..rows {
+        let data = format!("row {i:08} payload 0123456789\r\n");
+        session.log.push(LogRow {
+            time,
+            direction: Direction::Received,
+            peer: Some(peer),
+            data: data.as_bytes(),
+        });
+    }
+    // A few seconds of traffic at 60 Hz, so the chart has samples to draw.
+    let warm = Instant::now();
+    while warm.elapsed() < Duration::from_secs(3) {
+        sender.write_all(b"tick\n").unwrap();
+        next_frame(&mut app);
+        std::thread::sleep(Duration::from_millis(16));
+    }
+    let mut times = Vec::new();
+    for _ in 0..300 {
+        sender.write_all(b"tick\n").unwrap();
+        times.push(next_frame(&mut app));
+    }
+    drop(holder.stdin.take());
+    let _ = holder.wait();
+    let (p50, p99) = frame_stats(times);
+    let session = &app.sessions()[0];
+    println!(
+        "crowded view: {} clients, {} log rows, {} rate samples: frame CPU p50 {p50:.2} ms p99 {p99:.2} ms",
+        session.conns.len(),
+        session.log.len(),
+        session.rates.history().len(),
     );
 }

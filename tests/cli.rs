@@ -93,7 +93,11 @@ impl Server {
 }
 
 fn start_server(extra: &[&str]) -> Server {
-    let mut args = vec!["server", "127.0.0.1:0"];
+    start_server_on("127.0.0.1:0", extra)
+}
+
+fn start_server_on(addr: &str, extra: &[&str]) -> Server {
+    let mut args = vec!["server", addr];
     args.extend_from_slice(extra);
     let mut process = Running::spawn(
         socklab(&args)
@@ -208,6 +212,27 @@ fn chat_server_relays_logs_and_quits_on_stdin_quit() {
         "the sender gets its own line too"
     );
     assert_eq!(read_to_close(a.get_mut()).unwrap(), b"");
+}
+
+#[test]
+fn a_bare_port_listens_on_loopback() {
+    // Port 0: a fixed port might be taken on the machine running the tests.
+    for bare in ["0", ":0"] {
+        let mut server = start_server_on(bare, &[]);
+        assert_eq!(
+            server.addr.ip(),
+            std::net::Ipv4Addr::LOCALHOST,
+            "`socklab server {bare}` listens on 127.0.0.1"
+        );
+        assert_ne!(server.addr.port(), 0);
+        let client = TcpStream::connect(server.addr).unwrap();
+        let accepted = next_line(&server.lines);
+        assert!(
+            accepted.contains(&format!("accepted #1 {}", client.local_addr().unwrap())),
+            "{accepted}"
+        );
+        server.type_line(b"quit\n");
+    }
 }
 
 #[test]
