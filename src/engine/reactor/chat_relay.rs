@@ -32,13 +32,33 @@ impl Reactor {
             match chat::classify(&line) {
                 LineAction::Relay => self.relay_lines(token, vec![line]),
                 LineAction::Quit => {
-                    self.close(token, CloseReason::Quit, CloseHow::Graceful);
+                    self.leave(token, CloseReason::Quit);
                     return;
                 }
                 LineAction::Skip => {}
             }
         }
-        self.close(token, CloseReason::PeerClosed, CloseHow::Graceful);
+        self.leave(token, CloseReason::PeerClosed);
+    }
+
+    /// A member leaves gracefully (`quit`, or its peer finished sending): it is no longer a
+    /// member, but still gets the lines stamped this turn before it left (its own
+    /// included), and closes once they are written.
+    fn leave(&mut self, token: Token, reason: CloseReason) {
+        let Some(conn) = self.conns.get(&token) else {
+            return;
+        };
+        let session = conn.session;
+        let stamped = self.relays.get(&session).map_or(0, Vec::len);
+        if stamped == 0 || !conn.takes_sends() {
+            self.close(token, reason, CloseHow::Graceful);
+            return;
+        }
+        if self.begin_graceful_close(token, reason) {
+            self.leavers.push((session, token, stamped));
+            // Flushed after `deliver_relays` this turn, then closed when written.
+            self.mark_flush(token);
+        }
     }
 
     pub(super) fn chat_input(&mut self, token: Token, data: &[u8]) {
@@ -68,7 +88,7 @@ impl Reactor {
         if result.is_err() {
             self.close(token, CloseReason::LineTooLong, CloseHow::Abort);
         } else if quit {
-            self.close(token, CloseReason::Quit, CloseHow::Graceful);
+            self.leave(token, CloseReason::Quit);
         }
     }
 
@@ -110,7 +130,17 @@ impl Reactor {
         if self.relays.is_empty() {
             return;
         }
-        for (session, relay) in std::mem::take(&mut self.relays) {
+        let mut relays = std::mem::take(&mut self.relays);
+        for (session, token, stamped) in std::mem::take(&mut self.leavers) {
+            let Some(relay) = relays.get(&session) else {
+                continue;
+            };
+            if let Some(conn) = self.conns.get_mut(&token) {
+                conn.enqueue(Arc::from(&relay[..stamped]), false);
+                self.mark_flush(token);
+            }
+        }
+        for (session, relay) in relays.drain() {
             let relay: Arc<[u8]> = relay.into();
             let Some(s) = self.sessions.get(&session) else {
                 continue;
