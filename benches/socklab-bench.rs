@@ -3,7 +3,7 @@
 //! never passes or fails on time.
 //!
 //! `cargo bench --bench socklab-bench -- [SCENARIO …]`, scenarios: chat, chat-1000, ingest,
-//! ingest-idle, send, file, scale, logview, flood, or all (the default).
+//! ingest-idle, send, file, scale, churn, logview, flood, crowded, or all (the default).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -26,6 +26,12 @@ use socklab::ui::{FormKind, SocklabApp};
 const GIB: u64 = 1024 * 1024 * 1024;
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("hold-clients") {
+        hold_clients(&args[2], args[3].parse().unwrap());
+        return;
+    }
+    raise_descriptor_limit();
     let mut scenarios: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))
@@ -39,8 +45,10 @@ fn main() {
             "send",
             "file",
             "scale",
+            "churn",
             "logview",
             "flood",
+            "crowded",
         ]
         .map(String::from)
         .to_vec();
@@ -54,8 +62,13 @@ fn main() {
             "send" => send(4 * GIB),
             "file" => file(GIB),
             "scale" => scale(10_000),
+            "churn" => {
+                churn(100_000, false);
+                churn(100_000, true);
+            }
             "logview" => logview(1_000_000),
             "flood" => flood(Duration::from_secs(5)),
+            "crowded" => crowded(10_000, 1_000_000),
             other => eprintln!("unknown scenario {other:?}"),
         }
     }
@@ -104,29 +117,45 @@ fn wait_listening(engine: &Engine, session: SessionId) -> SocketAddr {
     }
 }
 
-/// How many client/server socket pairs this process may open, up to `wanted`: raises the
-/// descriptor limit as far as the system allows (root may raise the hard limit too).
-fn descriptors_for_pairs(wanted: usize) -> usize {
-    const SPARE: u64 = 256;
-    let needed = wanted as u64 * 2 + SPARE;
+/// Starts a child process (this benchmark, as `hold-clients ADDR N`) that connects `count`
+/// clients to `addr`, says `ready`, and keeps them open until its stdin closes.
+fn hold_idle_clients(addr: SocketAddr, count: usize) -> std::process::Child {
+    let exe = std::env::current_exe().unwrap();
+    let mut child = Process::new(exe)
+        .args(["hold-clients", &addr.to_string(), &count.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    assert_eq!(ready.trim(), "ready", "the client holder started");
+    child
+}
+
+/// The child's side of [`hold_idle_clients`].
+fn hold_clients(addr: &str, count: usize) {
+    raise_descriptor_limit();
+    let clients: Vec<TcpStream> = (0..count)
+        .map(|_| TcpStream::connect(addr).unwrap())
+        .collect();
+    println!("ready");
+    let mut rest = Vec::new();
+    let _ = std::io::stdin().read_to_end(&mut rest);
+    drop(clients);
+}
+
+/// Takes the hard limit of open descriptors as the soft one (often 1,024 otherwise).
+fn raise_descriptor_limit() {
     // SAFETY: getrlimit/setrlimit only read and write the struct passed to them.
     unsafe {
         let mut limit = std::mem::zeroed::<libc::rlimit>();
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
-            return 0;
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
         }
-        if limit.rlim_cur < needed {
-            let raised = libc::rlimit {
-                rlim_cur: needed,
-                rlim_max: limit.rlim_max.max(needed),
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) != 0 {
-                limit.rlim_cur = limit.rlim_max;
-                libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
-            }
-            libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
-        }
-        (limit.rlim_cur.saturating_sub(SPARE) / 2) as usize
     }
 }
 
@@ -308,11 +337,9 @@ fn ingest(total: u64, idle: usize) {
     let session = engine.listen("127.0.0.1:0", ServerOptions::default());
     let addr = wait_listening(&engine, session);
     let mut model = Session::new(session, Kind::Server { chat: false }, addr.to_string());
-    let idle = idle.min(descriptors_for_pairs(idle));
-    let mut idle_clients = Vec::with_capacity(idle);
-    for _ in 0..idle {
-        idle_clients.push(TcpStream::connect(addr).unwrap());
-    }
+    // The idle clients live in a child process, so neither process needs more than about
+    // 10,000 descriptors.
+    let mut holder = (idle > 0).then(|| hold_idle_clients(addr, idle));
     let mut accepted = 0;
     while accepted < idle {
         let Event { time, kind, .. } = engine
@@ -352,6 +379,11 @@ fn ingest(total: u64, idle: usize) {
     }
     let elapsed = start.elapsed();
     writer.join().unwrap();
+    if let Some(holder) = &mut holder {
+        // Closing its stdin lets the holder exit and close its clients.
+        drop(holder.stdin.take());
+        let _ = holder.wait();
+    }
     println!(
         "ingest {:.1} GiB into a server session with {idle} idle clients, through the GUI event path: {:.2} GB/s ({events} events, received {received} = counter {}, log kept {} rows / {} MiB, dropped {} rows, RSS {} MiB)",
         total as f64 / GIB as f64,
@@ -577,6 +609,97 @@ fn scale(clients: usize) {
 
 // ---- the window, headless ------------------------------------------------------
 
+// ---- churn ---------------------------------------------------------------------
+
+/// Descriptors and threads of process `pid`.
+fn fds_and_threads(pid: &str) -> (usize, usize) {
+    let count = |dir: String| std::fs::read_dir(dir).map_or(0, |d| d.count());
+    (
+        count(format!("/proc/{pid}/fd")),
+        count(format!("/proc/{pid}/task")),
+    )
+}
+
+/// `cycles` connect/disconnect cycles against the real `socklab server` (or `--chat`):
+/// every third client sends a line first, every second one closes with RST. Reports the
+/// rate and the server's descriptors, threads and RSS before and after.
+fn churn(cycles: usize, chat: bool) {
+    let mut args = vec!["server", "127.0.0.1:0"];
+    if chat {
+        args.push("--chat");
+    }
+    let mut server = Process::new(env!("CARGO_BIN_EXE_socklab"))
+        .args(&args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = server.id().to_string();
+    let mut stdout = BufReader::new(server.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let addr: SocketAddr = first
+        .split_once(" listening ")
+        .unwrap()
+        .1
+        .trim()
+        .parse()
+        .unwrap();
+    let closed = std::sync::Arc::new(AtomicU64::new(0));
+    let counter = closed.clone();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        while stdout.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+            if line.contains(" closed #") {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+            line.clear();
+        }
+    });
+    let (fds_before, threads_before) = fds_and_threads(&pid);
+    let rss_before = rss_kib(&pid);
+    let start = Instant::now();
+    let workers = 2;
+    let handles: Vec<_> = (0..workers)
+        .map(|worker| {
+            std::thread::spawn(move || {
+                let mut failed = 0u64;
+                for i in (worker..cycles).step_by(workers) {
+                    let Ok(mut stream) = TcpStream::connect(addr) else {
+                        failed += 1;
+                        continue;
+                    };
+                    if i % 3 == 0 {
+                        let _ = stream.write_all(b"churn line\n");
+                    }
+                    if i % 2 == 0 {
+                        let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+                    }
+                }
+                failed
+            })
+        })
+        .collect();
+    let failed: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    let connected = cycles as u64 - failed;
+    while closed.load(Ordering::Relaxed) < connected && start.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let elapsed = start.elapsed();
+    let (fds_after, threads_after) = fds_and_threads(&pid);
+    let rss_after = rss_kib(&pid);
+    let _ = server.stdin.as_mut().unwrap().write_all(b"quit\n");
+    let _ = server.wait();
+    println!(
+        "churn {cycles} connect/disconnect cycles on `socklab server{}` (a third send a line, half close with RST): {:.0} cycles/s, {} closes seen, {failed} connects failed; server descriptors {fds_before} -> {fds_after}, threads {threads_before} -> {threads_after}, RSS {} -> {} MiB",
+        if chat { " --chat" } else { "" },
+        connected as f64 / elapsed.as_secs_f64(),
+        closed.load(Ordering::Relaxed),
+        rss_before >> 10,
+        rss_after >> 10,
+    );
+}
+
 fn frame_input(time: f64) -> egui::RawInput {
     egui::RawInput {
         screen_rect: Some(egui::Rect::from_min_size(
@@ -721,5 +844,71 @@ fn flood(duration: Duration) {
         session.log.bytes() >> 20,
         session.log.dropped(),
         status_field("self", "VmHWM:") >> 10,
+    );
+}
+
+// ---- crowded -------------------------------------------------------------------
+
+/// Frame CPU of the crowded view: a server with `clients` real clients (as many as the
+/// descriptor limit allows; both ends are in this process), a log of `rows` rows, and the
+/// rate chart shown with a few seconds of live traffic behind it.
+fn crowded(clients: usize, rows: usize) {
+    let ctx = egui::Context::default();
+    let mut saved = Saved::default();
+    saved.options.show_chart = true;
+    let mut app = SocklabApp::new(&ctx, saved).unwrap();
+    app.start(FormKind::Server, "127.0.0.1:0", false);
+    let mut t = 0.0;
+    let mut next_frame = |app: &mut SocklabApp| {
+        t += 1.0 / 60.0;
+        frame(&ctx, app, t)
+    };
+    let addr = loop {
+        next_frame(&mut app);
+        if let Some(addr) = app.sessions()[0].local {
+            break addr;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    // One client in this process sends; the others are held by a child process.
+    let mut sender = TcpStream::connect(addr).unwrap();
+    let mut holder = hold_idle_clients(addr, clients - 1);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while app.sessions()[0].conns.len() < clients && Instant::now() < deadline {
+        next_frame(&mut app);
+    }
+    let time = chrono::Local::now();
+    let peer = sender.local_addr().unwrap();
+    let session = &mut app.sessions_mut()[0];
+    for i in 0..rows {
+        let data = format!("row {i:08} payload 0123456789\r\n");
+        session.log.push(LogRow {
+            time,
+            direction: Direction::Received,
+            peer: Some(peer),
+            data: data.as_bytes(),
+        });
+    }
+    // A few seconds of traffic at 60 Hz, so the chart has samples to draw.
+    let warm = Instant::now();
+    while warm.elapsed() < Duration::from_secs(3) {
+        sender.write_all(b"tick\n").unwrap();
+        next_frame(&mut app);
+        std::thread::sleep(Duration::from_millis(16));
+    }
+    let mut times = Vec::new();
+    for _ in 0..300 {
+        sender.write_all(b"tick\n").unwrap();
+        times.push(next_frame(&mut app));
+    }
+    drop(holder.stdin.take());
+    let _ = holder.wait();
+    let (p50, p99) = frame_stats(times);
+    let session = &app.sessions()[0];
+    println!(
+        "crowded view: {} clients, {} log rows, {} rate samples: frame CPU p50 {p50:.2} ms p99 {p99:.2} ms",
+        session.conns.len(),
+        session.log.len(),
+        session.rates.history().len(),
     );
 }

@@ -137,6 +137,24 @@ fn a_client_that_leaves_is_removed_and_its_last_line_relayed() {
 }
 
 #[test]
+fn a_member_that_says_a_line_and_leaves_in_one_write_still_gets_its_own_line() {
+    let engine = engine();
+    let (_, server) = listen(&engine, true);
+    let mut a = join(&engine, server);
+    for farewell in [&b"hello\nquit\n"[..], &b"hello\n"[..]] {
+        let mut b = join(&engine, server);
+        // One write, so the line and the leaving arrive in the same read.
+        b.writer.write_all(farewell).unwrap();
+        if farewell == b"hello\n" {
+            b.writer.shutdown(std::net::Shutdown::Write).unwrap();
+        }
+        assert_eq!(read_relay(&mut b.reader, b.addr), "hello");
+        assert_eq!(read_to_close(b.reader.get_mut()).unwrap(), b"");
+        assert_eq!(read_relay(&mut a.reader, b.addr), "hello");
+    }
+}
+
+#[test]
 fn a_last_line_without_newline_is_classified_too() {
     let engine = engine();
     let (_, server) = listen(&engine, true);

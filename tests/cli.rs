@@ -93,7 +93,11 @@ impl Server {
 }
 
 fn start_server(extra: &[&str]) -> Server {
-    let mut args = vec!["server", "127.0.0.1:0"];
+    start_server_on("127.0.0.1:0", extra)
+}
+
+fn start_server_on(addr: &str, extra: &[&str]) -> Server {
+    let mut args = vec!["server", addr];
     args.extend_from_slice(extra);
     let mut process = Running::spawn(
         socklab(&args)
@@ -102,10 +106,14 @@ fn start_server(extra: &[&str]) -> Server {
             .stderr(Stdio::piped()),
     );
     let lines = stdout_lines(process.child.stdout.take().unwrap());
-    let first = next_line(&lines);
+    // Only a capture's line may come before the address.
+    let mut first = next_line(&lines);
+    if first.contains(" capturing to ") {
+        first = next_line(&lines);
+    }
     let addr = first
         .split_once(" listening ")
-        .unwrap_or_else(|| panic!("first line announces the address: {first:?}"))
+        .unwrap_or_else(|| panic!("the address is announced first: {first:?}"))
         .1
         .trim()
         .parse()
@@ -204,6 +212,27 @@ fn chat_server_relays_logs_and_quits_on_stdin_quit() {
         "the sender gets its own line too"
     );
     assert_eq!(read_to_close(a.get_mut()).unwrap(), b"");
+}
+
+#[test]
+fn a_bare_port_listens_on_loopback() {
+    // Port 0: a fixed port might be taken on the machine running the tests.
+    for bare in ["0", ":0"] {
+        let mut server = start_server_on(bare, &[]);
+        assert_eq!(
+            server.addr.ip(),
+            std::net::Ipv4Addr::LOCALHOST,
+            "`socklab server {bare}` listens on 127.0.0.1"
+        );
+        assert_ne!(server.addr.port(), 0);
+        let client = TcpStream::connect(server.addr).unwrap();
+        let accepted = next_line(&server.lines);
+        assert!(
+            accepted.contains(&format!("accepted #1 {}", client.local_addr().unwrap())),
+            "{accepted}"
+        );
+        server.type_line(b"quit\n");
+    }
 }
 
 #[test]
@@ -313,6 +342,66 @@ fn a_failed_engine_ends_the_server_with_exit_code_1_and_the_reason() {
         err, "socklab: the network loop failed: injected by a test\n",
         "the reason, alone, on stderr"
     );
+}
+
+/// The size the capture was first found lacking at: just under the old 1 MiB buffer.
+const CAPTURED: usize = 1_024_020;
+
+/// Waits until `path` holds `len` bytes, failing the test after [`WAIT`]; returns how long.
+fn wait_for_file_len(path: &std::path::Path, len: u64) -> Duration {
+    let start = Instant::now();
+    loop {
+        let have = std::fs::metadata(path).map_or(0, |m| m.len());
+        if have == len {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < WAIT,
+            "the capture holds {have} of {len} bytes after {WAIT:?}"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn a_capture_reaches_the_disk_while_the_server_runs_and_survives_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("in.bin");
+    let mut server = start_server(&["--capture", path.to_str().unwrap()]);
+    let sent: Vec<u8> = (0..CAPTURED).map(|i| (i % 251) as u8).collect();
+    let mut peer = client(server.addr);
+    peer.write_all(&sent).unwrap();
+    // The connection stays open: the bytes must reach the file anyway, not at close.
+    let waited = wait_for_file_len(&path, CAPTURED as u64);
+    eprintln!("capture on disk {waited:?} after the last write");
+    server.process.child.kill().unwrap();
+    server.process.wait_bounded();
+    assert_eq!(std::fs::read(&path).unwrap(), sent);
+    drop(peer);
+}
+
+#[test]
+fn a_capture_that_cannot_be_written_is_reported_and_the_server_serves_on() {
+    let mut server = start_server(&["--capture", "/dev/full"]);
+    let mut peer = client(server.addr);
+    peer.write_all(b"still heard\n").unwrap();
+    let (mut failed, mut received) = (None, None);
+    while failed.is_none() || received.is_none() {
+        let line = next_line(&server.lines);
+        if line.contains(" error capture to /dev/full") {
+            failed = Some(line);
+        } else if line.contains(" received ") {
+            received = Some(line);
+        }
+    }
+    let (failed, received) = (failed.unwrap(), received.unwrap());
+    assert!(
+        failed.ends_with("failed: no space left on the disk (0 bytes written)\n"),
+        "{failed:?}"
+    );
+    assert!(received.ends_with("\"still heard\\n\"\n"), "{received:?}");
+    server.type_line(b"reply\n");
+    assert_eq!(read_exact(&mut peer, 6), b"reply\n");
 }
 
 #[test]

@@ -137,6 +137,39 @@ fn finish_sending_flushes_then_half_closes_and_keeps_reading() {
 }
 
 #[test]
+fn a_disconnect_while_finishing_still_reports_sending_finished_before_the_close() {
+    let engine = engine();
+    let server = listener();
+    let addr = server.local_addr().unwrap();
+    let session = engine.connect(&addr.to_string(), DEFAULT_CONNECT_TIMEOUT);
+    let mut peer = accept(&server);
+    connected(&engine);
+    // More than the socket buffers hold, so it is still queued when the disconnect comes.
+    let payload = vec![b'q'; 16 * 1024 * 1024];
+    engine.send(session, Target::All, payload.clone());
+    engine.execute(Command::FinishSending { session });
+    engine.execute(Command::Stop { session });
+    let got = read_to_close(&mut peer).expect("everything, then a clean end of stream");
+    assert!(
+        got == payload,
+        "got {} of {} bytes",
+        got.len(),
+        payload.len()
+    );
+    let mut finished = false;
+    let (reason, unsent) = wait_for(&engine, |e| match &e.kind {
+        EventKind::SendingFinished { .. } => {
+            finished = true;
+            None
+        }
+        EventKind::Closed { reason, unsent, .. } => Some((reason.clone(), *unsent)),
+        _ => None,
+    });
+    assert!(finished, "SendingFinished came before Closed");
+    assert_eq!((reason, unsent), (CloseReason::Closed, 0));
+}
+
+#[test]
 fn disconnect_closes_gracefully() {
     let engine = engine();
     let server = listener();

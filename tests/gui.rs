@@ -3,21 +3,22 @@
 
 mod common;
 
+use std::collections::HashSet;
 use std::io::{BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use common::{WAIT, read_exact, read_relay, read_to_close, unanswering_listener};
 use eframe::egui::accesskit::Role;
-use eframe::egui::{Key, Modifiers};
+use eframe::egui::{Key, Modifiers, Pos2, Rect, Vec2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use socklab::model::persist::Saved;
 use socklab::model::session::State;
 use socklab::payload::TextEncoding;
-use socklab::ui::SocklabApp;
+use socklab::ui::{BYTES_PLOT, MESSAGES_PLOT, SocklabApp};
 
-const LISTEN_FIELD: &str = "Listen on (host:port, port 0 = any free port)";
+const LISTEN_FIELD: &str = "Listen on (port or host:port, 0 = any free port)";
 const CONNECT_FIELD: &str = "Connect to (host:port)";
 
 fn app() -> Harness<'static, SocklabApp> {
@@ -537,8 +538,8 @@ fn filter_hides_rows_by_direction_and_text() {
 
 #[test]
 fn a_chosen_file_is_sent_and_the_log_can_be_saved_as_csv() {
-    let dir = std::env::temp_dir().join(format!("socklab-gui-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
     let file = dir.join("payload.bin");
     let content: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
     std::fs::write(&file, &content).unwrap();
@@ -565,7 +566,32 @@ fn a_chosen_file_is_sent_and_the_log_can_be_saved_as_csv() {
         saved.contains(",recv,") && saved.contains(",3,\"x,y\",78 2c 79\n"),
         "{saved}"
     );
-    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_log_that_cannot_be_saved_says_why_and_the_socket_carries_on() {
+    let temp = tempfile::tempdir().unwrap();
+    let gone = temp.path().join("removed").join("log.txt");
+    let mut harness = app();
+    let mut client = server_with_a_client(&mut harness);
+    let session = harness.state().sessions()[0].id;
+    for (path, reason) in [
+        (gone.clone(), "no such file or folder (was it removed?)"),
+        ("/dev/full".into(), "no space left on the disk"),
+        (
+            "/sys/socklab-log.txt".into(),
+            "not allowed to write there (read-only or no permission)",
+        ),
+    ] {
+        harness.state_mut().save_log(session, path.clone());
+        wait_for_text(
+            &mut harness,
+            &format!("cannot save the log to {}: {reason}", path.display()),
+        );
+    }
+    client.write_all(b"still here").unwrap();
+    wait_for_text(&mut harness, "still here");
+    assert_eq!(harness.state().sessions()[0].totals().bytes_in, 10);
 }
 
 #[test]
@@ -662,4 +688,406 @@ fn a_failed_engine_is_shown_above_everything_and_each_socket_is_an_error() {
 #[test]
 fn a_crashed_network_thread_is_shown_as_a_crash() {
     engine_failure_is_shown(true, "the network thread crashed: injected by a test");
+}
+
+// ---- the window at every size ----------------------------------------------------
+
+/// The smallest window `ui::run()` allows; the README states it too.
+const MIN_WINDOW: [f32; 2] = socklab::ui::MIN_WINDOW_SIZE;
+/// The default window the issue was reproduced in.
+const DEFAULT_WINDOW: [f32; 2] = [1024.0, 720.0];
+
+fn app_sized(size: [f32; 2]) -> Harness<'static, SocklabApp> {
+    let mut harness = Harness::builder()
+        .with_size(size)
+        .build_eframe(|cc| SocklabApp::new(&cc.egui_ctx, Saved::default()).expect("engine starts"));
+    harness.run_ok();
+    harness
+}
+
+/// Connected clients: their addresses (the peers the table lists) and what keeps them open.
+struct Clients {
+    peers: Vec<String>,
+    _open: Box<dyn std::any::Any>,
+}
+
+/// Connects `count` clients to `server` from this process while the window keeps stepping,
+/// so the listen backlog never overflows (a dropped SYN costs a one-second retry).
+fn connect_here(
+    harness: &mut Harness<'static, SocklabApp>,
+    server: SocketAddr,
+    count: usize,
+) -> Clients {
+    let mut streams = Vec::with_capacity(count);
+    while streams.len() < count {
+        let batch = (count - streams.len()).min(500);
+        streams.extend((0..batch).map(|_| TcpStream::connect(server).unwrap()));
+        harness.step();
+    }
+    let peers = streams
+        .iter()
+        .map(|c: &TcpStream| c.local_addr().unwrap().to_string())
+        .collect();
+    Clients {
+        peers,
+        _open: Box::new(streams),
+    }
+}
+
+const HOLD_SERVER: &str = "SOCKLAB_TEST_HOLD_SERVER";
+const HOLD_COUNT: &str = "SOCKLAB_TEST_HOLD_COUNT";
+
+/// A child process (this test binary, running [`hold_clients`]) connects `count` clients
+/// to `server` and keeps them open: 10,000 clients and their accepted ends would be 20,000
+/// descriptors in one process, the hard limit here.
+fn connect_from_child(server: SocketAddr, count: usize) -> Clients {
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "hold_clients", "--ignored", "--nocapture"])
+        .env(HOLD_SERVER, server.to_string())
+        .env(HOLD_COUNT, count.to_string())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(BufReader::new(stdout)).map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let mut peers = Vec::with_capacity(count);
+    loop {
+        let line = rx
+            .recv_timeout(WAIT * 6)
+            .expect("the child connects its clients in time");
+        if let Some(peer) = line.strip_prefix("peer ") {
+            peers.push(peer.to_string());
+        } else if line == "ready" {
+            break;
+        }
+    }
+    assert_eq!(peers.len(), count, "the child connected every client");
+    /// Ends the child (closing its clients) when the test is done, passed or failed.
+    struct Holder(std::process::Child);
+    impl Drop for Holder {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    Clients {
+        peers,
+        _open: Box::new(Holder(child)),
+    }
+}
+
+/// Not a test: the child process of [`connect_from_child`]. Connects the clients it is
+/// told to, prints their addresses, and keeps them open until killed.
+#[test]
+#[ignore = "run as a child process by ten_thousand_clients_stay_in_their_pane_at_both_sizes"]
+fn hold_clients() {
+    let server: SocketAddr = std::env::var(HOLD_SERVER)
+        .expect("started by connect_from_child")
+        .parse()
+        .unwrap();
+    let count: usize = std::env::var(HOLD_COUNT).unwrap().parse().unwrap();
+    let streams: Vec<TcpStream> = (0..count)
+        .map(|_| TcpStream::connect(server).unwrap())
+        .collect();
+    let mut out = std::io::stdout().lock();
+    for stream in &streams {
+        writeln!(out, "peer {}", stream.local_addr().unwrap()).unwrap();
+    }
+    writeln!(out, "ready").unwrap();
+    out.flush().unwrap();
+    drop(out);
+    std::thread::sleep(WAIT * 12);
+}
+
+/// Fills the server's log with `rows` rows, one of them far wider than any window.
+fn fill_log(harness: &mut Harness<'static, SocklabApp>, rows: usize) {
+    let session = &mut harness.state_mut().sessions_mut()[0];
+    let peer = session.conns.values().next().map(|c| c.info.peer);
+    let time = chrono::Local::now();
+    let long = format!("crowded row long {}", "x".repeat(5000));
+    for i in 0..rows {
+        let text = if i == rows / 2 {
+            long.clone()
+        } else {
+            format!("crowded row {i:06}")
+        };
+        session.log.push(socklab::model::log::LogRow {
+            time,
+            direction: socklab::model::log::Direction::Received,
+            peer,
+            data: text.as_bytes(),
+        });
+    }
+    harness.run_ok();
+}
+
+/// True when the two rectangles share more than a hairline.
+fn overlap(a: Rect, b: Rect) -> bool {
+    let common = a.intersect(b);
+    common.width() > 0.5 && common.height() > 0.5
+}
+
+/// The lowest laid-out row of the client table (the table shows peers as buttons).
+fn lowest_client_row(harness: &Harness<'static, SocklabApp>, peers: &HashSet<String>) -> Rect {
+    harness
+        .query_all_by_role(Role::Button)
+        .filter(|node| {
+            node.accesskit_node()
+                .label()
+                .is_some_and(|l| peers.contains(&l))
+        })
+        .map(|node| node.rect())
+        .max_by(|a, b| a.max.y.total_cmp(&b.max.y))
+        .expect("some client row is laid out")
+}
+
+/// Asserts that the client table, every laid-out log row and the composer occupy disjoint
+/// rectangles inside the window, in that order from top to bottom.
+fn assert_panes_apart(
+    harness: &Harness<'static, SocklabApp>,
+    size: [f32; 2],
+    peers: &HashSet<String>,
+) {
+    let window = Rect::from_min_size(Pos2::ZERO, Vec2::from(size));
+    let client_row = lowest_client_row(harness, peers);
+    let log_rows: Vec<Rect> = harness
+        .query_all_by_label_contains("crowded row ")
+        .map(|node| node.rect())
+        .collect();
+    assert!(!log_rows.is_empty(), "some log rows are laid out");
+    let composer = [
+        harness
+            .get_by_role_and_label(Role::ComboBox, "Send to")
+            .rect(),
+        harness
+            .get_by_role_and_label(Role::MultilineTextInput, "Message")
+            .rect(),
+    ];
+    for (what, rect) in [("client row", client_row), ("Send to", composer[0])] {
+        assert!(
+            window.contains_rect(rect),
+            "the {what} {rect:?} is inside the window {window:?}"
+        );
+    }
+    assert!(
+        overlap(window, composer[1]),
+        "the message field is in the window"
+    );
+    for row in &log_rows {
+        assert!(
+            client_row.max.y <= row.min.y && !overlap(client_row, *row),
+            "log row {row:?} is below the client row {client_row:?}"
+        );
+        for widget in composer {
+            assert!(
+                row.max.y <= widget.min.y && !overlap(*row, widget),
+                "log row {row:?} is above the composer's {widget:?}"
+            );
+        }
+    }
+    for widget in composer {
+        assert!(
+            !overlap(client_row, widget),
+            "client row {client_row:?} is clear of {widget:?}"
+        );
+    }
+}
+
+/// A server with `count` clients and a long log, checked at each of `sizes` in turn.
+fn crowded_server_keeps_its_panes_apart(sizes: &[[f32; 2]], count: usize, in_child: bool) {
+    let mut harness = app_sized(sizes[0]);
+    let server = start_server(&mut harness, false);
+    let clients = if in_child {
+        connect_from_child(server, count)
+    } else {
+        connect_here(&mut harness, server, count)
+    };
+    let expected = format!("Connected clients ({count})");
+    let deadline = Instant::now() + WAIT * 6;
+    while !shows_text(&harness, &expected) {
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {expected}"
+        );
+        harness.step();
+    }
+    fill_log(&mut harness, 3000);
+    let peers: HashSet<String> = clients.peers.iter().cloned().collect();
+    for &size in sizes {
+        harness.set_size(Vec2::from(size));
+        harness.run_ok();
+        // Show the end of the client table, where it meets the log.
+        let last = clients.peers.last().unwrap();
+        if let Some(node) = harness.query_by_role_and_label(Role::Button, last.as_str()) {
+            node.scroll_to_me();
+            harness.run_ok();
+        }
+        assert_panes_apart(&harness, size, &peers);
+    }
+}
+
+#[test]
+fn thirty_clients_and_a_long_log_stay_in_their_panes_at_the_default_size() {
+    crowded_server_keeps_its_panes_apart(&[DEFAULT_WINDOW], 30, false);
+}
+
+#[test]
+fn thirty_clients_and_a_long_log_stay_in_their_panes_at_the_minimum_size() {
+    crowded_server_keeps_its_panes_apart(&[MIN_WINDOW], 30, false);
+}
+
+#[test]
+fn ten_thousand_clients_stay_in_their_pane_at_both_sizes() {
+    crowded_server_keeps_its_panes_apart(&[DEFAULT_WINDOW, MIN_WINDOW], 10_000, true);
+}
+
+/// Opens the combo box and picks `option` the way a screen reader does: through the
+/// accessibility action, not the pointer.
+fn choose_accessibly(harness: &mut Harness<'static, SocklabApp>, combo: &str, option: &str) {
+    harness
+        .get_by_role_and_label(Role::ComboBox, combo)
+        .click_accesskit();
+    harness.run_ok();
+    harness
+        .get_by_role(Role::ListBox)
+        .get_by_label(option)
+        .click_accesskit();
+    harness.run_ok();
+}
+
+#[test]
+fn every_combo_box_chooses_twice_in_a_row_through_the_accessibility_action() {
+    let mut harness = app();
+    let client = server_with_a_client(&mut harness);
+    let peer = client.local_addr().unwrap().to_string();
+    // Combo, then two options chosen one after the other and what the combo shows for each.
+    let cases = [
+        ("Format", ["Hex", "Text"], ["Hex", "Text"]),
+        ("Encoding", ["GBK", "Big5"], ["GBK", "Big5"]),
+        (
+            "Line ending",
+            ["CRLF (\\r\\n)", "None"],
+            ["CRLF (\\r\\n)", "None"],
+        ),
+        ("Show data as", ["Hex + text", "Hex"], ["Hex + text", "Hex"]),
+        (
+            "Send to",
+            [peer.as_str(), "All clients"],
+            [peer.as_str(), "All clients (1)"],
+        ),
+    ];
+    for (combo, options, shown) in cases {
+        for (option, shown) in options.into_iter().zip(shown) {
+            choose_accessibly(&mut harness, combo, option);
+            assert_eq!(
+                combo_value(&harness, combo),
+                shown,
+                "{combo}: choosing {option:?} took"
+            );
+            assert!(
+                harness.query_by_role(Role::ListBox).is_none(),
+                "{combo}: the list closed after choosing {option:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_rate_chart_shows_traffic_of_the_last_minute() {
+    let mut harness = app();
+    let mut client = server_with_a_client(&mut harness);
+    assert!(
+        harness.query_by_label(BYTES_PLOT).is_none(),
+        "hidden until asked for"
+    );
+    harness
+        .get_by_role_and_label(Role::CheckBox, "Rate chart")
+        .click();
+    harness.run_ok();
+    assert!(harness.state().snapshot().options.show_chart, "remembered");
+    for name in [BYTES_PLOT, MESSAGES_PLOT] {
+        let plot = harness.get_by_label(name).rect();
+        assert!(
+            plot.width() > 100.0 && plot.height() > 50.0,
+            "{name} is drawn: {plot:?}"
+        );
+    }
+    // Traffic over more than a second, so at least one one-second sample sees it.
+    let deadline = Instant::now() + WAIT;
+    let sample = loop {
+        client.write_all(b"tick\n").unwrap();
+        harness.step();
+        let rates = &harness.state().sessions()[0].rates;
+        if let Some(sample) = rates.history().find(|s| s.bytes_in_per_s > 0.0) {
+            break *sample;
+        }
+        assert!(Instant::now() < deadline, "no rate sample saw the traffic");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(
+        sample.messages_in_per_s > 0.0,
+        "messages are counted too: {sample:?}"
+    );
+}
+
+#[test]
+fn a_bare_port_typed_in_the_listen_field_listens_on_loopback() {
+    let mut harness = app();
+    set_field(&mut harness, Role::TextInput, LISTEN_FIELD, "0");
+    click(&mut harness, "Start server");
+    run_until(&mut harness, "the server to listen", |h| {
+        h.state()
+            .sessions()
+            .first()
+            .is_some_and(|s| s.state == State::Listening)
+    });
+    let local = harness.state().sessions()[0].local.unwrap();
+    assert_eq!(local.ip(), std::net::Ipv4Addr::LOCALHOST);
+    wait_for_text(
+        &mut harness,
+        &format!("sockname 127.0.0.1:{}", local.port()),
+    );
+}
+
+#[test]
+fn dragging_a_split_sizes_the_pane_and_is_remembered() {
+    let mut harness = app_sized(DEFAULT_WINDOW);
+    let _client = server_with_a_client(&mut harness);
+    let before = harness.state().snapshot().options.composer_pane_height;
+    let message_top = harness
+        .get_by_role_and_label(Role::MultilineTextInput, "Message")
+        .rect()
+        .top();
+    let strip = harness.get_by_label("Resize the composer").rect().center();
+    harness.hover_at(strip);
+    harness.drag_at(strip);
+    harness.run_ok();
+    // Up by 30 points: the log above has that much over its least height.
+    for step in 1..=3 {
+        harness.hover_at(strip - Vec2::new(0.0, 10.0 * step as f32));
+        harness.run_ok();
+    }
+    harness.drop_at(strip - Vec2::new(0.0, 30.0));
+    harness.run_ok();
+    let after = harness.state().snapshot().options.composer_pane_height;
+    assert!(
+        (after - (before + 30.0)).abs() < 2.0,
+        "the composer grew by the drag: {before} -> {after}"
+    );
+    let moved = harness
+        .get_by_role_and_label(Role::MultilineTextInput, "Message")
+        .rect()
+        .top();
+    assert!(
+        (message_top - moved - 30.0).abs() < 2.0,
+        "the composer's content moved up with its edge: {message_top} -> {moved}"
+    );
 }

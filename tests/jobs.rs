@@ -241,9 +241,84 @@ fn a_missing_file_fails_with_its_reason() {
         _ => None,
     });
     match outcome {
-        TransferOutcome::Failed(error) => assert!(error.contains("No such file"), "{error}"),
+        TransferOutcome::Failed(error) => assert!(error.contains("no such file"), "{error}"),
         other => panic!("expected a failure, got {other:?}"),
     }
+}
+
+/// Starts a capture to `path` on a server with one client, and returns the reason it
+/// stopped and the bytes that reached the file; then checks the socket carries on.
+fn failed_capture(path: PathBuf) -> (u64, String) {
+    let engine = engine();
+    let (session, addr) = listen(&engine, false);
+    let mut peer = client(addr);
+    let info = connected(&engine);
+    engine.execute(Command::Capture {
+        session,
+        path: Some(path),
+    });
+    peer.write_all(b"first").unwrap();
+    let mut heard = Vec::new();
+    let mut stopped = None;
+    let mut second_sent = false;
+    while heard.len() < 11 || stopped.is_none() {
+        let event = engine
+            .events()
+            .recv_timeout(WAIT)
+            .expect("events keep coming");
+        match event.kind {
+            EventKind::Received { data, .. } => heard.extend(data),
+            EventKind::CaptureStopped { bytes, error, .. } => stopped = Some((bytes, error)),
+            _ => {}
+        }
+        if stopped.is_some() && !second_sent {
+            // The socket, its log and its counters carry on without the capture.
+            peer.write_all(b"second").unwrap();
+            second_sent = true;
+        }
+    }
+    let (bytes, error) = stopped.unwrap();
+    assert_eq!(heard, b"firstsecond");
+    assert_eq!(info.counters.bytes_in(), 11);
+    engine.send(session, Target::All, b"reply".to_vec());
+    assert_eq!(read_exact(&mut peer, 5), b"reply");
+    (bytes, error.expect("the capture says why it stopped"))
+}
+
+#[test]
+fn a_capture_into_a_folder_removed_after_it_was_chosen_says_so_and_the_socket_carries_on() {
+    let dir = temp_dir();
+    let path = dir.path().join("gone").join("capture.bin");
+    let (bytes, error) = failed_capture(path.clone());
+    assert_eq!(bytes, 0);
+    assert_eq!(
+        error,
+        format!(
+            "capture to {} failed: no such file or folder (was it removed?)",
+            path.display()
+        )
+    );
+}
+
+#[test]
+fn a_capture_where_writing_is_not_allowed_says_so_and_the_socket_carries_on() {
+    // sysfs refuses new files even to root, so this holds whoever runs the tests.
+    let (bytes, error) = failed_capture(PathBuf::from("/sys/socklab-capture.bin"));
+    assert_eq!(bytes, 0);
+    assert_eq!(
+        error,
+        "capture to /sys/socklab-capture.bin failed: not allowed to write there (read-only or no permission)"
+    );
+}
+
+#[test]
+fn a_capture_onto_a_full_disk_says_how_many_bytes_reached_it_and_the_socket_carries_on() {
+    let (bytes, error) = failed_capture(PathBuf::from("/dev/full"));
+    assert_eq!(bytes, 0);
+    assert_eq!(
+        error,
+        "capture to /dev/full failed: no space left on the disk"
+    );
 }
 
 #[test]

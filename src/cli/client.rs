@@ -62,13 +62,20 @@ fn step(kind: EventKind, addr: &str) -> ClientStep {
         | EventKind::ListenFailed { .. }
         | EventKind::ChatLine { .. }
         | EventKind::LinesUnreported { .. } => ClientStep::Quiet,
-        // Repeats, transfers and captures are started from the window only.
+        EventKind::CaptureStarted { path } => {
+            ClientStep::Warn(format!("capturing to {}", path.display()))
+        }
+        EventKind::CaptureStopped {
+            error: Some(error),
+            bytes,
+            ..
+        } => ClientStep::Warn(format!("{error} ({bytes} bytes written)")),
+        EventKind::CaptureStopped { error: None, .. } => ClientStep::Quiet,
+        // Repeats and transfers are started from the window only.
         EventKind::RepeatStarted { .. }
         | EventKind::RepeatFinished { .. }
         | EventKind::TransferStarted { .. }
-        | EventKind::TransferFinished { .. }
-        | EventKind::CaptureStarted { .. }
-        | EventKind::CaptureStopped { .. } => ClientStep::Quiet,
+        | EventKind::TransferFinished { .. } => ClientStep::Quiet,
     }
 }
 
@@ -79,7 +86,17 @@ pub(super) fn run(args: ClientArgs) -> Result<(), Failure> {
     let engine = start_engine()?;
     let signals = termination_signals();
     let lines = stdin_lines();
-    let session = engine.connect(&args.addr, timeout);
+    let session = engine.new_session_id();
+    // Set before connecting, so the peer's first bytes are captured too.
+    if let Some(path) = &args.capture {
+        let path = Some(path.clone());
+        engine.execute(Command::Capture { session, path });
+    }
+    engine.execute(Command::Connect {
+        session,
+        addr: args.addr.clone(),
+        timeout,
+    });
     // Stdin is read only once connected.
     let mut stdin: Receiver<Vec<u8>> = never();
     let mut finish_deadline: Option<Instant> = None;
@@ -292,7 +309,6 @@ mod tests {
                 sent: 1,
                 outcome: TransferOutcome::Cancelled,
             },
-            EventKind::CaptureStarted { path: path.clone() },
             EventKind::CaptureStopped {
                 path,
                 bytes: 0,
@@ -303,5 +319,25 @@ mod tests {
             let shown = format!("{kind:?}");
             assert_eq!(step(kind, ADDR), ClientStep::Quiet, "{shown}");
         }
+    }
+
+    #[test]
+    fn a_capture_is_announced_and_its_failure_says_how_much_reached_the_file() {
+        let path = std::path::PathBuf::from("/tmp/in.bin");
+        assert_eq!(
+            step(EventKind::CaptureStarted { path }, ADDR),
+            ClientStep::Warn("capturing to /tmp/in.bin".into())
+        );
+        let failed = EventKind::CaptureStopped {
+            path: "/dev/full".into(),
+            bytes: 4,
+            error: Some("capture to /dev/full failed: no space left on the disk".into()),
+        };
+        assert_eq!(
+            step(failed, ADDR),
+            ClientStep::Warn(
+                "capture to /dev/full failed: no space left on the disk (4 bytes written)".into()
+            )
+        );
     }
 }

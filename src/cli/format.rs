@@ -109,13 +109,22 @@ impl ServerLog {
             }
             // Follows a FinishSending command, which the server never gives.
             EventKind::SendingFinished { .. } => return ServerStep::Quiet,
-            // Repeats, transfers and captures are started from the window only.
+            EventKind::CaptureStarted { path } => format!("capturing to {}", path.display()),
+            EventKind::CaptureStopped {
+                path,
+                bytes,
+                error: None,
+            } => format!("capture closed {}, {bytes} bytes written", path.display()),
+            EventKind::CaptureStopped {
+                bytes,
+                error: Some(error),
+                ..
+            } => format!("error {error} ({bytes} bytes written)"),
+            // Repeats and transfers are started from the window only.
             EventKind::RepeatStarted { .. }
             | EventKind::RepeatFinished { .. }
             | EventKind::TransferStarted { .. }
-            | EventKind::TransferFinished { .. }
-            | EventKind::CaptureStarted { .. }
-            | EventKind::CaptureStopped { .. } => return ServerStep::Quiet,
+            | EventKind::TransferFinished { .. } => return ServerStep::Quiet,
         };
         ServerStep::Print(format!("{} {text}", stamp(&event.time)))
     }
@@ -230,6 +239,37 @@ mod tests {
         assert_eq!(
             line(&mut log, sent),
             format!("{TIME} sent #1 {PEER} 6 bytes \"hi\\0\\xff\\\\\\n\"")
+        );
+    }
+
+    #[test]
+    fn a_capture_says_where_it_writes_and_how_many_bytes_reached_the_file() {
+        let mut log = log_with_a_peer();
+        let path = PathBuf::from("/tmp/in.bin");
+        let started = EventKind::CaptureStarted { path: path.clone() };
+        assert_eq!(
+            line(&mut log, started),
+            format!("{TIME} capturing to /tmp/in.bin")
+        );
+        let closed = EventKind::CaptureStopped {
+            path,
+            bytes: 12,
+            error: None,
+        };
+        assert_eq!(
+            line(&mut log, closed),
+            format!("{TIME} capture closed /tmp/in.bin, 12 bytes written")
+        );
+        let failed = EventKind::CaptureStopped {
+            path: PathBuf::from("/dev/full"),
+            bytes: 0,
+            error: Some("capture to /dev/full failed: no space left on the disk".into()),
+        };
+        assert_eq!(
+            line(&mut log, failed),
+            format!(
+                "{TIME} error capture to /dev/full failed: no space left on the disk (0 bytes written)"
+            )
         );
     }
 
@@ -393,12 +433,6 @@ mod tests {
                 path: path.clone(),
                 sent: 10,
                 outcome: TransferOutcome::Completed,
-            },
-            EventKind::CaptureStarted { path: path.clone() },
-            EventKind::CaptureStopped {
-                path,
-                bytes: 0,
-                error: None,
             },
         ];
         for kind in quiet {

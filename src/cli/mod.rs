@@ -10,6 +10,7 @@ mod format;
 mod server;
 
 use std::io::{self, BufRead, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -29,6 +30,8 @@ SERVER OUTPUT
     unreported N lines                        (chat mode: stdout fell behind the relay)
     unreported N sends (M bytes)              (stdout fell behind the sends)
     closed #ID PEER REASON [, N bytes unsent]
+    capturing to FILE                         (--capture)
+    capture closed FILE, N bytes written
     stopped
     error MESSAGE
   Data is escaped: \\n \\r \\t \\0 \\\\ and \\xNN for other control or non-UTF-8 bytes.
@@ -66,6 +69,10 @@ pub struct ServerArgs {
     /// `YYYY/MM/DD HH:MM:SS ip:port`; a `quit` line leaves.
     #[arg(long)]
     pub chat: bool,
+    /// Write every byte received from any client to FILE (replaced if it exists); bytes
+    /// reach the file within 250 ms.
+    #[arg(long, value_name = "FILE")]
+    pub capture: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -78,6 +85,10 @@ pub struct ClientArgs {
     /// Seconds to keep reading after stdin ended and everything was sent.
     #[arg(long, default_value_t = 1.0, value_name = "SECS")]
     pub wait: f64,
+    /// Also write every received byte to FILE (replaced if it exists); bytes reach the
+    /// file within 250 ms.
+    #[arg(long, value_name = "FILE")]
+    pub capture: Option<PathBuf>,
 }
 
 /// Runs a headless command to completion.

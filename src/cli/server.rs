@@ -20,7 +20,17 @@ pub(super) fn run(args: ServerArgs) -> Result<(), Failure> {
     let engine = start_engine()?;
     let signals = termination_signals();
     let mut stdin = stdin_lines();
-    let session = engine.listen(&args.addr, ServerOptions { chat: args.chat });
+    let session = engine.new_session_id();
+    // Set before listening, so the first client's first bytes are captured too.
+    if let Some(path) = &args.capture {
+        let path = Some(path.clone());
+        engine.execute(Command::Capture { session, path });
+    }
+    engine.execute(Command::Listen {
+        session,
+        addr: args.addr.clone(),
+        options: ServerOptions { chat: args.chat },
+    });
     let mut log = ServerLog::new(&args.addr);
     let mut stopping: Option<Instant> = None;
     loop {

@@ -1,5 +1,6 @@
-//! Parsing what a person types as an address (`host:port`, `[v6]:port`) into an
-//! [`Endpoint`], with errors worded for the field they typed it in.
+//! Parsing what a person types as an address (`host:port`, `[v6]:port`, or a bare port
+//! meaning this machine's loopback) into an [`Endpoint`], with errors worded for the field
+//! they typed it in.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -66,11 +67,26 @@ impl fmt::Display for AddressError {
 
 impl std::error::Error for AddressError {}
 
-/// Parses `host:port` or `[v6addr]:port`; surrounding whitespace is ignored.
+/// The host a bare port means, for listening and connecting alike.
+pub const BARE_PORT_HOST: &str = "127.0.0.1";
+
+/// Parses `host:port` or `[v6addr]:port`; surrounding whitespace is ignored. A bare port
+/// (`8080` or `:8080`) means `127.0.0.1:8080`, as `nc -l 8080` users expect; listening on
+/// every interface stays an explicit `0.0.0.0:8080` or `[::]:8080`.
 pub fn parse_endpoint(text: &str) -> Result<Endpoint, AddressError> {
     let text = text.trim();
     if text.is_empty() {
         return Err(AddressError::Empty);
+    }
+    let digits = text.strip_prefix(':').unwrap_or(text);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        let port = digits
+            .parse::<u16>()
+            .map_err(|_| AddressError::InvalidPort(digits.to_string()))?;
+        return Ok(Endpoint {
+            host: BARE_PORT_HOST.to_string(),
+            port,
+        });
     }
     let (host, port) = if let Some(rest) = text.strip_prefix('[') {
         let (host, after) = rest.split_once(']').ok_or(AddressError::UnclosedBracket)?;
@@ -137,11 +153,45 @@ mod tests {
             parse_endpoint("[::1:80"),
             Err(AddressError::UnclosedBracket)
         );
-        assert_eq!(parse_endpoint(":80"), Err(AddressError::MissingHost));
+        assert_eq!(parse_endpoint(":http"), Err(AddressError::MissingHost));
+        assert_eq!(parse_endpoint(":"), Err(AddressError::MissingHost));
+        assert_eq!(
+            parse_endpoint("70000"),
+            Err(AddressError::InvalidPort("70000".into()))
+        );
+        assert_eq!(
+            parse_endpoint(":-1"),
+            Err(AddressError::MissingHost),
+            "a sign is not part of a bare port"
+        );
         assert!(
             AddressError::InvalidPort("x".into())
                 .to_string()
                 .starts_with("not a valid port")
         );
+    }
+
+    #[test]
+    fn a_bare_port_is_a_loopback_port_and_wildcards_stay_explicit() {
+        let loopback = |port| Endpoint {
+            host: "127.0.0.1".into(),
+            port,
+        };
+        assert_eq!(parse_endpoint("8080"), Ok(loopback(8080)));
+        assert_eq!(parse_endpoint(" :8080 "), Ok(loopback(8080)));
+        assert_eq!(parse_endpoint("0"), Ok(loopback(0)));
+        assert_eq!(
+            parse_endpoint("8080").unwrap().literal(),
+            Some("127.0.0.1:8080".parse().unwrap())
+        );
+        assert_eq!(
+            parse_endpoint("0.0.0.0:8080").unwrap().literal(),
+            Some("0.0.0.0:8080".parse().unwrap())
+        );
+        assert_eq!(
+            parse_endpoint("[::]:8080").unwrap().literal(),
+            Some("[::]:8080".parse().unwrap())
+        );
+        assert_eq!(parse_endpoint("localhost:8080").unwrap().host, "localhost");
     }
 }

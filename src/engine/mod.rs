@@ -58,7 +58,7 @@ pub use ids::{ConnId, SessionId, TransferId};
 pub use reactor::MAX_SEND_QUEUE;
 pub use sink::EVENT_CHANNEL_CAPACITY;
 pub use transfer::FILE_CHUNK;
-pub use wording::describe_io_error;
+pub use wording::{describe_file_error, describe_io_error};
 
 use reactor::{Inbox, Reactor, WAKER};
 use sink::EventSink;

@@ -11,7 +11,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use super::command::Target;
 use super::ids::{SessionId, TransferId};
-use super::wording::describe_io_error;
+use super::wording::describe_file_error;
 
 /// Bytes per chunk read from the file.
 pub const FILE_CHUNK: usize = 256 * 1024;
@@ -102,7 +102,7 @@ fn failure(doing: &str, path: &Path, error: &io::Error) -> FileChunk {
     FileChunk::Failed(format!(
         "cannot {doing} {}: {}",
         path.display(),
-        describe_io_error(error)
+        describe_file_error(error)
     ))
 }
 

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use super::event::CloseReason;
 
-/// Plain words for the errors people meet most, instead of OS error strings with codes.
+/// Plain words for the socket errors people meet most, instead of OS error strings with
+/// codes.
 pub fn describe_io_error(error: &io::Error) -> String {
     match error.kind() {
         io::ErrorKind::AddrInUse => "address already in use".into(),
@@ -19,14 +20,29 @@ pub fn describe_io_error(error: &io::Error) -> String {
         io::ErrorKind::ConnectionReset => "reset by peer".into(),
         io::ErrorKind::HostUnreachable => "host unreachable".into(),
         io::ErrorKind::NetworkUnreachable => "network unreachable".into(),
-        _ => {
-            let text = error.to_string();
-            // Drop the " (os error N)" suffix: the words are what a person reads.
-            match text.find(" (os error") {
-                Some(cut) => text[..cut].to_string(),
-                None => text,
-            }
+        _ => without_error_code(error),
+    }
+}
+
+/// Plain words for a file that could not be opened, read or written.
+pub fn describe_file_error(error: &io::Error) -> String {
+    match error.kind() {
+        io::ErrorKind::NotFound => "no such file or folder (was it removed?)".into(),
+        io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => {
+            "not allowed to write there (read-only or no permission)".into()
         }
+        io::ErrorKind::StorageFull => "no space left on the disk".into(),
+        io::ErrorKind::IsADirectory => "that is a folder, not a file".into(),
+        _ => without_error_code(error),
+    }
+}
+
+/// The OS's words without the " (os error N)" suffix: the words are what a person reads.
+fn without_error_code(error: &io::Error) -> String {
+    let text = error.to_string();
+    match text.find(" (os error") {
+        Some(cut) => text[..cut].to_string(),
+        None => text,
     }
 }
 
@@ -44,5 +60,21 @@ pub(crate) fn format_duration(duration: Duration) -> String {
         format!("{} s", duration.as_secs())
     } else {
         format!("{} ms", duration.as_millis())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_errors_are_worded_for_files_not_ports() {
+        let denied = io::Error::from(io::ErrorKind::PermissionDenied);
+        assert!(!describe_file_error(&denied).contains("port"));
+        assert!(describe_io_error(&denied).contains("port"));
+        let full = io::Error::from_raw_os_error(28);
+        assert_eq!(describe_file_error(&full), "no space left on the disk");
+        let other = io::Error::from_raw_os_error(5);
+        assert_eq!(describe_file_error(&other), "Input/output error");
     }
 }

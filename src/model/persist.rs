@@ -94,11 +94,18 @@ impl DisplayMode {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Options {
     pub display: DisplayMode,
     pub form_addr: String,
+    /// Split positions of the session view, as the user dragged them: heights in points
+    /// of the client table, the rate chart and the composer (the log takes the rest).
+    pub clients_pane_height: f32,
+    pub chart_pane_height: f32,
+    pub composer_pane_height: f32,
+    /// The rate chart pane is shown.
+    pub show_chart: bool,
 }
 
 impl Default for Options {
@@ -106,6 +113,10 @@ impl Default for Options {
         Options {
             display: DisplayMode::Text,
             form_addr: "127.0.0.1:9999".into(),
+            clients_pane_height: 170.0,
+            chart_pane_height: 150.0,
+            composer_pane_height: 200.0,
+            show_chart: false,
         }
     }
 }
@@ -169,12 +180,21 @@ mod tests {
         saved.save_preset("ping", payload("01 02"));
         saved.save_preset("ping", payload("03"));
         saved.options.display = DisplayMode::Both;
+        saved.options.composer_pane_height = 321.0;
+        saved.options.show_chart = true;
         let text = ron::to_string(&saved).unwrap();
         assert_eq!(ron::from_str::<Saved>(&text).unwrap(), saved);
         assert_eq!(saved.presets.len(), 1);
         assert_eq!(
             ron::from_str::<Saved>("(history: [])").unwrap().options,
             Options::default()
+        );
+        let before_panes = ron::from_str::<Saved>("(options: (display: Hex))").unwrap();
+        assert_eq!(before_panes.options.display, DisplayMode::Hex);
+        assert_eq!(
+            before_panes.options.clients_pane_height,
+            Options::default().clients_pane_height,
+            "settings saved before the panes existed load with the default splits"
         );
         let older =
             ron::from_str::<Saved>("(sockets: [(server: false, chat: false, addr: \"h:1\")])");

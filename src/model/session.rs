@@ -2,7 +2,7 @@
 //! addresses, the connection table, counters, jobs (repeat, file, capture), the log and
 //! the draft payload being composed for it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -91,28 +91,60 @@ impl Totals {
     }
 }
 
-/// Bytes per second in and out, from counter samples about a second apart.
+/// Seconds of rate history kept for the chart: one sample a second.
+pub const RATE_HISTORY: usize = 60;
+
+/// Bytes and messages per second, in and out, over one sampling interval.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RateSample {
+    /// When the interval ended.
+    pub at: Instant,
+    pub bytes_in_per_s: f64,
+    pub bytes_out_per_s: f64,
+    pub messages_in_per_s: f64,
+    pub messages_out_per_s: f64,
+}
+
+/// Rates from counter samples about a second apart: the latest for the status line, and the
+/// last minute of them (a bounded ring) for the rate chart.
 #[derive(Debug, Default)]
 pub struct Rates {
     last: Option<(Instant, Totals)>,
     pub bytes_in_per_s: f64,
     pub bytes_out_per_s: f64,
+    history: VecDeque<RateSample>,
 }
 
 impl Rates {
+    /// Takes a sample when a second or more has passed since the last one; cheap otherwise.
     pub fn sample(&mut self, now: Instant, totals: Totals) {
         match self.last {
             Some((at, before)) if now.duration_since(at).as_secs_f64() >= 1.0 => {
                 let seconds = now.duration_since(at).as_secs_f64();
-                self.bytes_in_per_s =
-                    totals.bytes_in.saturating_sub(before.bytes_in) as f64 / seconds;
-                self.bytes_out_per_s =
-                    totals.bytes_out.saturating_sub(before.bytes_out) as f64 / seconds;
+                let per_s = |now: u64, before: u64| now.saturating_sub(before) as f64 / seconds;
+                let sample = RateSample {
+                    at: now,
+                    bytes_in_per_s: per_s(totals.bytes_in, before.bytes_in),
+                    bytes_out_per_s: per_s(totals.bytes_out, before.bytes_out),
+                    messages_in_per_s: per_s(totals.messages_in, before.messages_in),
+                    messages_out_per_s: per_s(totals.messages_out, before.messages_out),
+                };
+                self.bytes_in_per_s = sample.bytes_in_per_s;
+                self.bytes_out_per_s = sample.bytes_out_per_s;
+                if self.history.len() == RATE_HISTORY {
+                    self.history.pop_front();
+                }
+                self.history.push_back(sample);
                 self.last = Some((now, totals));
             }
             Some(_) => {}
             None => self.last = Some((now, totals)),
         }
+    }
+
+    /// The samples of the last minute at most, oldest first.
+    pub fn history(&self) -> impl ExactSizeIterator<Item = &RateSample> {
+        self.history.iter()
     }
 }
 
@@ -626,5 +658,51 @@ mod tests {
             other => panic!("a client connects, got {other:?}"),
         }
         assert_eq!(client.state, State::Connecting);
+    }
+
+    #[test]
+    fn rates_keep_one_sample_a_second_for_the_last_minute() {
+        let start = Instant::now();
+        let mut rates = Rates::default();
+        let at = |s: u64| start + std::time::Duration::from_secs(s);
+        let totals = |n: u64| Totals {
+            bytes_in: 100 * n,
+            bytes_out: 10 * n,
+            messages_in: 2 * n,
+            messages_out: n,
+        };
+        rates.sample(at(0), totals(0));
+        rates.sample(start + std::time::Duration::from_millis(500), totals(7));
+        assert_eq!(
+            rates.history().len(),
+            0,
+            "no sample before a second has passed"
+        );
+        rates.sample(at(2), totals(4));
+        let first = *rates.history().next().unwrap();
+        assert_eq!(
+            (
+                first.bytes_in_per_s,
+                first.bytes_out_per_s,
+                first.messages_in_per_s,
+                first.messages_out_per_s
+            ),
+            (200.0, 20.0, 4.0, 2.0),
+            "per second over the two seconds"
+        );
+        assert_eq!(rates.bytes_in_per_s, 200.0);
+        for s in 3..3 + RATE_HISTORY as u64 + 5 {
+            rates.sample(at(s), totals(s));
+        }
+        assert_eq!(rates.history().len(), RATE_HISTORY);
+        assert_eq!(
+            rates.history().last().unwrap().at,
+            at(2 + RATE_HISTORY as u64 + 5)
+        );
+        assert_eq!(
+            rates.history().next().unwrap().at,
+            at(8),
+            "the oldest went first"
+        );
     }
 }

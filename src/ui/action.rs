@@ -10,6 +10,14 @@ use crate::engine::{ConnId, SessionId, TransferId};
 use crate::model::persist::DisplayMode;
 use crate::model::session::Kind;
 
+/// A pane of the session view whose height the user sets (the log takes the rest).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Pane {
+    Clients,
+    Chart,
+    Composer,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     /// A new socket from the form (its address already checked).
@@ -67,6 +75,13 @@ pub enum Action {
     ClearLog(SessionId),
     /// How every log shows data.
     SetDisplay(DisplayMode),
+    /// The user dragged a split of the session view: the pane's new height in points.
+    ResizePane {
+        pane: Pane,
+        height: f32,
+    },
+    /// Show or hide the rate chart pane.
+    ShowChart(bool),
     /// Save the session's draft as a named preset (replacing one of the same name).
     SavePreset {
         session: SessionId,

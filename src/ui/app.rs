@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 use eframe::egui;
 
-use super::action::Action;
+use super::action::{Action, Pane};
 use super::composer::ComposerPanel;
 use super::dialogs::{Chosen, Dialogs, Purpose};
 use super::session_view::{self, ViewContext};
@@ -294,6 +294,15 @@ impl SocklabApp {
                 }
             }
             Action::SetDisplay(mode) => self.saved.options.display = mode,
+            Action::ResizePane { pane, height } => {
+                let options = &mut self.saved.options;
+                *match pane {
+                    Pane::Clients => &mut options.clients_pane_height,
+                    Pane::Chart => &mut options.chart_pane_height,
+                    Pane::Composer => &mut options.composer_pane_height,
+                } = height;
+            }
+            Action::ShowChart(shown) => self.saved.options.show_chart = shown,
             Action::SavePreset { session, name } => {
                 if let Some(s) = self.sessions.iter().find(|s| s.id == session) {
                     self.saved.save_preset(&name, s.draft());
@@ -359,7 +368,11 @@ impl SocklabApp {
                 });
                 let text = match result {
                     Ok(()) => format!("log saved to {} ({} rows)", path.display(), rows.len()),
-                    Err(e) => format!("cannot save the log to {}: {e}", path.display()),
+                    Err(e) => format!(
+                        "cannot save the log to {}: {}",
+                        path.display(),
+                        crate::engine::describe_file_error(&e)
+                    ),
                 };
                 let _ = notices.send((session, text));
             });

@@ -7,6 +7,7 @@ use std::time::Duration;
 use eframe::egui;
 
 use super::action::Action;
+use super::combo::choice_combo;
 use super::dialogs::Purpose;
 use super::theme;
 use crate::engine::Target;
@@ -126,43 +127,41 @@ fn settings_row_ui(ui: &mut egui::Ui, session: &mut Session) {
             target_ui(ui, session);
         }
         let label = ui.label("Format");
-        egui::ComboBox::from_id_salt("format")
-            .selected_text(session.composer.format.label())
-            .show_ui(ui, |ui| {
-                for format in PayloadFormat::ALL {
-                    ui.selectable_value(&mut session.composer.format, format, format.label());
-                }
-            })
-            .response
-            .labelled_by(label.id);
+        let composer = &mut session.composer;
+        choice_combo(
+            ui,
+            "format",
+            composer.format.label(),
+            &mut composer.format,
+            || PayloadFormat::ALL.map(|f| (f, f.label().to_string())),
+            None,
+        )
+        .labelled_by(label.id);
         let label = ui.label("Encoding");
-        egui::ComboBox::from_id_salt("encoding")
-            .selected_text(session.encoding.label())
-            .show_ui(ui, |ui| {
-                for encoding in TextEncoding::ALL {
-                    ui.selectable_value(&mut session.encoding, encoding, encoding.label());
-                }
-            })
-            .response
-            .labelled_by(label.id)
-            .on_hover_text("For typed text and for showing received text");
+        choice_combo(
+            ui,
+            "encoding",
+            session.encoding.label(),
+            &mut session.encoding,
+            || TextEncoding::ALL.map(|e| (e, e.label().to_string())),
+            None,
+        )
+        .labelled_by(label.id)
+        .on_hover_text("For typed text and for showing received text");
         let label = ui.label("Line ending");
-        let takes_ending = session.composer.format.takes_line_ending();
+        let composer = &mut session.composer;
+        let takes_ending = composer.format.takes_line_ending();
         ui.add_enabled_ui(takes_ending, |ui| {
-            egui::ComboBox::from_id_salt("line_ending")
-                .selected_text(session.composer.line_ending.label())
-                .show_ui(ui, |ui| {
-                    for ending in LineEnding::ALL {
-                        ui.selectable_value(
-                            &mut session.composer.line_ending,
-                            ending,
-                            ending.label(),
-                        );
-                    }
-                })
-                .response
-                .labelled_by(label.id)
-                .on_disabled_hover_text("Hex sends exactly the bytes typed; add 0d 0a yourself");
+            choice_combo(
+                ui,
+                "line_ending",
+                composer.line_ending.label(),
+                &mut composer.line_ending,
+                || LineEnding::ALL.map(|e| (e, e.label().to_string())),
+                None,
+            )
+            .labelled_by(label.id)
+            .on_disabled_hover_text("Hex sends exactly the bytes typed; add 0d 0a yourself");
         });
     });
 }
@@ -176,25 +175,26 @@ fn target_ui(ui: &mut egui::Ui, session: &mut Session) {
         ),
     };
     let label = ui.label("Send to");
-    egui::ComboBox::from_id_salt("send_to")
-        .selected_text(current)
-        .show_ui(ui, |ui| {
-            ui.selectable_value(&mut session.target, Target::All, "All clients");
-            let listed: Vec<_> = session
+    let open = session.open_conns().count();
+    let unlisted = open.saturating_sub(TARGETS_LISTED);
+    let footer = (unlisted > 0).then(|| format!("{unlisted} more: pick one in the client table"));
+    let listed: Vec<(Target, String)> = std::iter::once((Target::All, "All clients".to_string()))
+        .chain(
+            session
                 .open_conns()
                 .take(TARGETS_LISTED)
-                .map(|row| (row.info.conn, row.info.peer))
-                .collect();
-            let unlisted = session.open_conns().count() - listed.len();
-            for (conn, peer) in listed {
-                ui.selectable_value(&mut session.target, Target::One(conn), peer.to_string());
-            }
-            if unlisted > 0 {
-                ui.weak(format!("{unlisted} more: pick one in the client table"));
-            }
-        })
-        .response
-        .labelled_by(label.id);
+                .map(|row| (Target::One(row.info.conn), row.info.peer.to_string())),
+        )
+        .collect();
+    choice_combo(
+        ui,
+        "send_to",
+        current,
+        &mut session.target,
+        || listed,
+        footer,
+    )
+    .labelled_by(label.id);
 }
 
 fn repeat_ui(ui: &mut egui::Ui, session: &mut Session, can_send: bool, actions: &mut Vec<Action>) {

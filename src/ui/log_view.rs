@@ -7,6 +7,7 @@ use eframe::egui;
 use egui_extras::{Column, TableBuilder};
 
 use super::action::Action;
+use super::combo::choice_combo;
 use super::dialogs::Purpose;
 use super::theme;
 use crate::model::filter::FILTER_ROWS_PER_FRAME;
@@ -46,11 +47,16 @@ pub fn log_view_ui(
     };
     let row_height = ui.text_style_height(&egui::TextStyle::Monospace) + 4.0;
     let visuals = ui.visuals().clone();
+    // The body scrolls within what the pane has left under the header, however little.
+    let header_height = 20.0;
+    let height = (ui.available_height() - header_height - ui.spacing().item_spacing.y).max(0.0);
     let mut table = TableBuilder::new(ui)
         .id_salt(("log", session.id.get(), session.log.generation()))
         .striped(true)
         .stick_to_bottom(true)
         .auto_shrink([false, false])
+        .min_scrolled_height(0.0)
+        .max_scroll_height(height)
         .column(Column::exact(96.0))
         .column(Column::exact(40.0))
         .column(Column::exact(160.0))
@@ -74,7 +80,7 @@ pub fn log_view_ui(
     let log = &session.log;
     let filtered = &session.filtered;
     table
-        .header(20.0, |mut header| {
+        .header(header_height, |mut header| {
             for title in titles {
                 header.col(|ui| {
                     ui.strong(*title);
@@ -135,74 +141,89 @@ fn toolbar_ui(
     dialog_open: bool,
     actions: &mut Vec<Action>,
 ) {
-    ui.horizontal_wrapped(|ui| {
-        ui.strong("Log");
-        if ui
-            .button("Clear")
-            .on_hover_text("Empty the log (counters are kept)")
-            .clicked()
-        {
-            actions.push(Action::ClearLog(session.id));
+    ui.horizontal_wrapped(|ui| tools_ui(ui, session, display, dialog_open, actions));
+    status_line_ui(ui, session);
+}
+
+fn tools_ui(
+    ui: &mut egui::Ui,
+    session: &mut Session,
+    display: DisplayMode,
+    dialog_open: bool,
+    actions: &mut Vec<Action>,
+) {
+    ui.strong("Log");
+    if ui
+        .button("Clear")
+        .on_hover_text("Empty the log (counters are kept)")
+        .clicked()
+    {
+        actions.push(Action::ClearLog(session.id));
+    }
+    let label = ui.label("Show data as");
+    let mut chosen = display;
+    choice_combo(
+        ui,
+        "display_mode",
+        display.label(),
+        &mut chosen,
+        || DisplayMode::ALL.map(|m| (m, m.label().to_string())),
+        None,
+    )
+    .labelled_by(label.id);
+    if chosen != display {
+        actions.push(Action::SetDisplay(chosen));
+    }
+    ui.separator();
+    for direction in Direction::ALL {
+        let mut shown = session.filter.shows(direction);
+        if ui.checkbox(&mut shown, direction.label()).changed() {
+            session.filter.set(direction, shown);
         }
-        let label = ui.label("Show data as");
-        egui::ComboBox::from_id_salt("display_mode")
-            .selected_text(display.label())
-            .show_ui(ui, |ui| {
-                for mode in DisplayMode::ALL {
-                    if ui.selectable_label(display == mode, mode.label()).clicked() {
-                        actions.push(Action::SetDisplay(mode));
-                    }
-                }
-            })
-            .response
-            .labelled_by(label.id);
-        ui.separator();
-        for direction in Direction::ALL {
-            let mut shown = session.filter.shows(direction);
-            if ui.checkbox(&mut shown, direction.label()).changed() {
-                session.filter.set(direction, shown);
-            }
+    }
+    let label = ui.label("Filter");
+    ui.add(
+        egui::TextEdit::singleline(&mut session.filter.text)
+            .hint_text("text or address")
+            .desired_width(120.0),
+    )
+    .labelled_by(label.id)
+    .on_hover_text(
+        "Finds text in the socket's encoding, escapes as shown (\\r\\n, \\xff), \
+         hex bytes when the log shows hex (0d 0a), or part of a peer address",
+    );
+    ui.separator();
+    let dialog_free = !dialog_open;
+    let session_id = session.id;
+    let open_dialog = |purpose| Action::OpenDialog {
+        session: session_id,
+        purpose,
+    };
+    if ui
+        .add_enabled(dialog_free, egui::Button::new("Save log…"))
+        .on_hover_text("Save every kept row as text, or as CSV with a .csv name")
+        .clicked()
+    {
+        actions.push(open_dialog(Purpose::SaveLog));
+    }
+    if session.capture.is_some() {
+        if ui.button("Stop capture").clicked() {
+            actions.push(Action::Capture {
+                session: session_id,
+                path: None,
+            });
         }
-        let label = ui.label("Filter");
-        ui.add(
-            egui::TextEdit::singleline(&mut session.filter.text)
-                .hint_text("text or address")
-                .desired_width(120.0),
-        )
-        .labelled_by(label.id)
-        .on_hover_text(
-            "Finds text in the socket's encoding, escapes as shown (\\r\\n, \\xff), \
-             hex bytes when the log shows hex (0d 0a), or part of a peer address",
-        );
-        ui.separator();
-        let dialog_free = !dialog_open;
-        let session_id = session.id;
-        let open_dialog = |purpose| Action::OpenDialog {
-            session: session_id,
-            purpose,
-        };
-        if ui
-            .add_enabled(dialog_free, egui::Button::new("Save log…"))
-            .on_hover_text("Save every kept row as text, or as CSV with a .csv name")
-            .clicked()
-        {
-            actions.push(open_dialog(Purpose::SaveLog));
-        }
-        if session.capture.is_some() {
-            if ui.button("Stop capture").clicked() {
-                actions.push(Action::Capture {
-                    session: session_id,
-                    path: None,
-                });
-            }
-        } else if ui
-            .add_enabled(dialog_free, egui::Button::new("Capture to file…"))
-            .on_hover_text("Write every received byte to a file, whatever the log keeps")
-            .clicked()
-        {
-            actions.push(open_dialog(Purpose::Capture));
-        }
-    });
+    } else if ui
+        .add_enabled(dialog_free, egui::Button::new("Capture to file…"))
+        .on_hover_text("Write every received byte to a file, whatever the log keeps")
+        .clicked()
+    {
+        actions.push(open_dialog(Purpose::Capture));
+    }
+}
+
+/// How many rows are shown, what is captured, and what the bounded log dropped.
+fn status_line_ui(ui: &mut egui::Ui, session: &Session) {
     ui.horizontal_wrapped(|ui| {
         let shown = if session.filter.is_everything() {
             format!("{} rows", session.log.len())

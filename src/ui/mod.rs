@@ -5,7 +5,10 @@
 //!   (through `model::settings_file`), and a notice when they could not be read or saved.
 //! - `action.rs`: what the user can ask for.
 //! - `sessions_panel.rs`: the side panel: the new-socket form and the socket list.
-//! - `session_view.rs`: the selected socket: status, controls and the client table.
+//! - `session_view.rs`: the selected socket: status, controls, its panes (client table,
+//!   rate chart, log, composer) and the splitters between them.
+//! - `rate_chart.rs`: bytes and messages per second over the last minute (egui_plot).
+//! - `combo.rs`: the combo box every choice uses (closes on choosing, for screen readers).
 //! - `log_view.rs`: the log table, its filter and its toolbar.
 //! - `composer.rs`: the message editor, repeat, file sending, history and presets.
 //! - `dialogs.rs`: native file dialogs on their own thread.
@@ -13,18 +16,25 @@
 
 mod action;
 mod app;
+mod combo;
 mod composer;
 mod dialogs;
 mod log_view;
+mod rate_chart;
 mod session_view;
 mod sessions_panel;
 mod theme;
 
 pub use app::SocklabApp;
 pub use composer::repeat_plan;
+pub use rate_chart::{BYTES_PLOT, MESSAGES_PLOT};
+pub use sessions_panel::FormKind;
 
 use crate::model::settings_file::{self, LoadOutcome};
-pub use sessions_panel::FormKind;
+
+/// The smallest window, in points: every pane keeps a usable height down to this size
+/// (the README states it; the GUI tests check the layout at it).
+pub const MIN_WINDOW_SIZE: [f32; 2] = [720.0, 520.0];
 
 /// Opens the window and runs until it is closed.
 pub fn run() -> eframe::Result {
@@ -32,7 +42,7 @@ pub fn run() -> eframe::Result {
         .with_title("socklab")
         .with_app_id("socklab")
         .with_inner_size([1100.0, 720.0])
-        .with_min_inner_size([640.0, 420.0]);
+        .with_min_inner_size(MIN_WINDOW_SIZE);
     // A broken icon only costs the icon.
     if let Ok(icon) = eframe::icon_data::from_png_bytes(include_bytes!("../../assets/icon.png")) {
         viewport = viewport.with_icon(icon);

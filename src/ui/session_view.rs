@@ -7,9 +7,9 @@ use eframe::egui;
 
 use egui_extras::{Column, TableBuilder};
 
-use super::action::Action;
+use super::action::{Action, Pane};
 use super::composer::{self, ComposerPanel};
-use super::{log_view, theme};
+use super::{log_view, rate_chart, theme};
 use crate::engine::{ConnId, Target};
 use crate::model::format;
 use crate::model::persist::Saved;
@@ -27,6 +27,21 @@ pub struct ViewContext<'a> {
     pub actions: &'a mut Vec<Action>,
 }
 
+/// The least height of each pane; below the window's minimum size they shrink together.
+const CLIENTS_MIN: f32 = 72.0;
+const CHART_MIN: f32 = 80.0;
+const COMPOSER_MIN: f32 = 96.0;
+/// Room for the log's toolbar wrapped on three lines, its header and a few rows.
+const LOG_MIN: f32 = 190.0;
+/// Height of the draggable strip between two panes.
+const SPLITTER: f32 = 8.0;
+
+/// One pane the user sizes: which, and its height this frame.
+struct Placed {
+    pane: Pane,
+    height: f32,
+}
+
 pub fn session_view_ui(
     ui: &mut egui::Ui,
     session: &mut Session,
@@ -38,23 +53,167 @@ pub fn session_view_ui(
         dialog_open,
         actions,
     } = cx;
+    let options = &saved.options;
     egui::Panel::top("session_header").show(ui, |ui| {
-        header_ui(ui, session, actions);
-        if session.is_server() {
-            clients_ui(ui, session, actions);
-        }
-        ui.add_space(4.0);
+        header_ui(ui, session, options.show_chart, actions);
     });
-    egui::Panel::bottom("composer")
-        .resizable(true)
-        .default_size(190.0)
-        .show(ui, |ui| {
-            composer::composer_ui(ui, session, composer_panel, saved, dialog_open, actions)
+    // Client table and chart at the top, composer at the bottom, the log between them
+    // taking the rest; each pane is clipped to its rectangle and scrolls inside it.
+    let area = ui.available_rect_before_wrap();
+    let mut wanted = Vec::new();
+    if session.is_server() {
+        wanted.push((Pane::Clients, options.clients_pane_height, CLIENTS_MIN));
+    }
+    if options.show_chart {
+        wanted.push((Pane::Chart, options.chart_pane_height, CHART_MIN));
+    }
+    wanted.push((Pane::Composer, options.composer_pane_height, COMPOSER_MIN));
+    let room = area.height() - LOG_MIN - SPLITTER * wanted.len() as f32;
+    let sizes: Vec<(f32, f32)> = wanted.iter().map(|&(_, want, min)| (want, min)).collect();
+    let placed: Vec<Placed> = wanted
+        .iter()
+        .zip(fit_heights(room, &sizes))
+        .map(|(&(pane, ..), height)| Placed { pane, height })
+        .collect();
+    let composer_height = placed.last().map_or(0.0, |p| p.height);
+    let above: f32 = placed
+        .iter()
+        .rev()
+        .skip(1)
+        .map(|p| p.height + SPLITTER)
+        .sum();
+    let log_height = (area.height() - above - composer_height - SPLITTER).max(0.0);
+    let mut top = area.top();
+    for placed in &placed[..placed.len() - 1] {
+        let rect = egui::Rect::from_x_y_ranges(area.x_range(), top..=top + placed.height);
+        pane_ui(ui, rect, |ui| match placed.pane {
+            Pane::Clients => clients_ui(ui, session, actions),
+            Pane::Chart => rate_chart::rate_chart_ui(ui, session),
+            Pane::Composer => {}
         });
-    log_view::log_view_ui(ui, session, saved.options.display, dialog_open, actions);
+        top += placed.height;
+        // Dragging down makes the pane above taller, up to what the log can give.
+        let max = placed.height + log_height - LOG_MIN;
+        splitter_ui(ui, area, top, placed, max.max(placed.height), 1.0, actions);
+        top += SPLITTER;
+    }
+    let log_rect = egui::Rect::from_x_y_ranges(area.x_range(), top..=top + log_height);
+    pane_ui(ui, log_rect, |ui| {
+        log_view::log_view_ui(ui, session, options.display, dialog_open, actions)
+    });
+    top += log_height;
+    let composer = &placed[placed.len() - 1];
+    // Dragging up makes the composer taller.
+    let max = composer.height + log_height - LOG_MIN;
+    splitter_ui(
+        ui,
+        area,
+        top,
+        composer,
+        max.max(composer.height),
+        -1.0,
+        actions,
+    );
+    top += SPLITTER;
+    let composer_rect = egui::Rect::from_x_y_ranges(area.x_range(), top..=area.bottom());
+    pane_ui(ui, composer_rect, |ui| {
+        egui::ScrollArea::vertical()
+            .id_salt("composer_pane")
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                composer::composer_ui(ui, session, composer_panel, saved, dialog_open, actions)
+            });
+    });
+    ui.allocate_rect(area, egui::Sense::hover());
 }
 
-fn header_ui(ui: &mut egui::Ui, session: &Session, actions: &mut Vec<Action>) {
+/// Heights for panes that want `(height, least height)` within `room`: when they do not all
+/// fit, each gives up the same share of what it has above its least height; when even the
+/// least heights do not fit, those shrink in proportion.
+fn fit_heights(room: f32, panes: &[(f32, f32)]) -> Vec<f32> {
+    let room = room.max(0.0);
+    let wanted: f32 = panes.iter().map(|&(want, min)| want.max(min)).sum();
+    if wanted <= room {
+        return panes.iter().map(|&(want, min)| want.max(min)).collect();
+    }
+    let least: f32 = panes.iter().map(|&(_, min)| min).sum();
+    if least >= room {
+        let scale = if least > 0.0 { room / least } else { 0.0 };
+        return panes.iter().map(|&(_, min)| min * scale).collect();
+    }
+    let share = (room - least) / (wanted - least);
+    panes
+        .iter()
+        .map(|&(want, min)| min + (want.max(min) - min) * share)
+        .collect()
+}
+
+/// Draws `add` in a child of `ui` confined to `rect` and clipped to it.
+fn pane_ui(ui: &mut egui::Ui, rect: egui::Rect, add: impl FnOnce(&mut egui::Ui)) {
+    let mut pane = ui.new_child(
+        egui::UiBuilder::new()
+            .max_rect(rect)
+            .layout(egui::Layout::top_down(egui::Align::Min)),
+    );
+    pane.set_clip_rect(rect.intersect(ui.clip_rect()));
+    add(&mut pane);
+}
+
+/// The strip under (`sign` 1) or over (`sign` -1) a pane at `y`: dragging it sets the
+/// pane's height, between its least height and `max`.
+fn splitter_ui(
+    ui: &mut egui::Ui,
+    area: egui::Rect,
+    y: f32,
+    placed: &Placed,
+    max: f32,
+    sign: f32,
+    actions: &mut Vec<Action>,
+) {
+    let rect = egui::Rect::from_x_y_ranges(area.x_range(), y..=y + SPLITTER);
+    let id = ui.scope_id().with(("splitter", placed.pane));
+    let response = ui.interact(rect, id, egui::Sense::drag());
+    let name = match placed.pane {
+        Pane::Clients => "Resize the client table",
+        Pane::Chart => "Resize the rate chart",
+        Pane::Composer => "Resize the composer",
+    };
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Splitter, true, name));
+    if response.hovered() || response.dragged() {
+        ui.ctx().set_cursor_icon(egui::CursorIcon::ResizeVertical);
+    }
+    let stroke = if response.hovered() || response.dragged() {
+        ui.visuals().widgets.hovered.fg_stroke
+    } else {
+        ui.visuals().widgets.noninteractive.bg_stroke
+    };
+    ui.painter().hline(area.x_range(), rect.center().y, stroke);
+    if response.dragged()
+        && let Some(pointer) = response.interact_pointer_pos()
+    {
+        // The pane's edge follows the pointer; the pane's other edge stays put.
+        let edge = if sign > 0.0 {
+            y - placed.height
+        } else {
+            y + SPLITTER + placed.height
+        };
+        let min = match placed.pane {
+            Pane::Clients => CLIENTS_MIN,
+            Pane::Chart => CHART_MIN,
+            Pane::Composer => COMPOSER_MIN,
+        };
+        // The pointer holds the middle of the strip.
+        let height = (sign * (pointer.y - edge) - SPLITTER / 2.0).clamp(min, max.max(min));
+        if (height - placed.height).abs() >= 0.5 {
+            actions.push(Action::ResizePane {
+                pane: placed.pane,
+                height,
+            });
+        }
+    }
+}
+
+fn header_ui(ui: &mut egui::Ui, session: &Session, show_chart: bool, actions: &mut Vec<Action>) {
     ui.add_space(6.0);
     ui.horizontal(|ui| {
         let title = match session.kind {
@@ -112,6 +271,14 @@ fn header_ui(ui: &mut egui::Ui, session: &Session, actions: &mut Vec<Action>) {
         {
             actions.push(Action::ResetCounters(session.id));
         }
+        let mut shown = show_chart;
+        if ui
+            .checkbox(&mut shown, "Rate chart")
+            .on_hover_text("Bytes and messages per second, in and out, over the last minute")
+            .changed()
+        {
+            actions.push(Action::ShowChart(shown));
+        }
     });
     if let State::Failed(error) = &session.state {
         theme::error_label_ui(ui, error);
@@ -150,7 +317,6 @@ fn controls_ui(ui: &mut egui::Ui, session: &Session, actions: &mut Vec<Action>) 
 
 /// The server's connected clients: pick one to kick or to send to.
 fn clients_ui(ui: &mut egui::Ui, session: &mut Session, actions: &mut Vec<Action>) {
-    ui.add_space(4.0);
     ui.horizontal(|ui| {
         ui.strong(format!("Connected clients ({})", session.conns.len()));
         let selected = session.selected_conn;
@@ -174,10 +340,14 @@ fn clients_ui(ui: &mut egui::Ui, session: &mut Session, actions: &mut Vec<Action
     // Only the visible rows are laid out: a server may hold thousands of clients.
     let ids: Vec<ConnId> = session.conns.keys().copied().collect();
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
+    // The body scrolls within what the pane has left under the header.
+    let height = (ui.available_height() - row_height - ui.spacing().item_spacing.y).max(0.0);
     TableBuilder::new(ui)
         .id_salt(("clients", session.id.get()))
         .striped(true)
-        .max_scroll_height(140.0)
+        .auto_shrink([false, false])
+        .min_scrolled_height(0.0)
+        .max_scroll_height(height)
         .column(Column::auto().at_least(170.0))
         .column(Column::auto().at_least(150.0))
         .column(Column::auto().at_least(100.0))
@@ -250,4 +420,33 @@ fn clients_ui(ui: &mut egui::Ui, session: &mut Session, actions: &mut Vec<Action
                 }
             }
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit_heights;
+
+    #[test]
+    fn panes_keep_their_heights_when_they_fit_and_share_the_squeeze_when_not() {
+        assert_eq!(
+            fit_heights(500.0, &[(100.0, 50.0), (200.0, 80.0)]),
+            [100.0, 200.0]
+        );
+        assert_eq!(
+            fit_heights(500.0, &[(10.0, 50.0)]),
+            [50.0],
+            "never below the least height while it fits"
+        );
+        // 130 above the least heights, 65 of room for it: each keeps half of its extra.
+        assert_eq!(
+            fit_heights(195.0, &[(100.0, 50.0), (160.0, 80.0)]),
+            [75.0, 120.0]
+        );
+        // Not even the least heights fit: they shrink in proportion.
+        assert_eq!(
+            fit_heights(65.0, &[(100.0, 50.0), (160.0, 80.0)]),
+            [25.0, 40.0]
+        );
+        assert_eq!(fit_heights(-10.0, &[(100.0, 50.0)]), [0.0]);
+    }
 }

@@ -34,11 +34,14 @@ impl NewSocketForm {
 
     /// The socket the form describes, or `None` with the typo shown under the field.
     pub fn submit(&mut self) -> Option<Action> {
-        let addr = self.addr.trim().to_string();
-        if let Err(e) = crate::engine::parse_endpoint(&addr) {
-            self.error = Some(e.to_string());
-            return None;
-        }
+        // Kept as the parser read it, so a bare `8080` is listed as 127.0.0.1:8080.
+        let addr = match crate::engine::parse_endpoint(&self.addr) {
+            Ok(endpoint) => endpoint.to_string(),
+            Err(e) => {
+                self.error = Some(e.to_string());
+                return None;
+            }
+        };
         self.error = None;
         let kind = match self.kind {
             FormKind::Server => Kind::Server { chat: self.chat },
@@ -83,7 +86,7 @@ fn new_socket_form_ui(ui: &mut egui::Ui, form: &mut NewSocketForm, actions: &mut
         ui.radio_value(&mut form.kind, FormKind::Client, "TCP client");
     });
     let label = ui.label(match form.kind {
-        FormKind::Server => "Listen on (host:port, port 0 = any free port)",
+        FormKind::Server => "Listen on (port or host:port, 0 = any free port)",
         FormKind::Client => "Connect to (host:port)",
     });
     let field = ui.add(

@@ -1,7 +1,10 @@
 //! The group-chat relay on the net thread: each connection's bytes go through its line
 //! framer (the pure part, in `engine::chat`), and every complete line is stamped and
-//! queued to every member as one shared buffer. It runs at full speed whether or not the
-//! owner keeps up with events; lines it could not report are counted.
+//! reported at once. The stamped lines of one loop turn are queued to the members together,
+//! as one shared buffer after all reads of the turn: a burst of clients that each send a
+//! line and leave costs one queue entry per member, not one per line per member, and goes
+//! only to the members still there. It runs at full speed whether or not the owner keeps up
+//! with events; lines it could not report are counted.
 
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -29,13 +32,33 @@ impl Reactor {
             match chat::classify(&line) {
                 LineAction::Relay => self.relay_lines(token, vec![line]),
                 LineAction::Quit => {
-                    self.close(token, CloseReason::Quit, CloseHow::Graceful);
+                    self.leave(token, CloseReason::Quit);
                     return;
                 }
                 LineAction::Skip => {}
             }
         }
-        self.close(token, CloseReason::PeerClosed, CloseHow::Graceful);
+        self.leave(token, CloseReason::PeerClosed);
+    }
+
+    /// A member leaves gracefully (`quit`, or its peer finished sending): it is no longer a
+    /// member, but still gets the lines stamped this turn before it left (its own
+    /// included), and closes once they are written.
+    fn leave(&mut self, token: Token, reason: CloseReason) {
+        let Some(conn) = self.conns.get(&token) else {
+            return;
+        };
+        let session = conn.session;
+        let stamped = self.relays.get(&session).map_or(0, Vec::len);
+        if stamped == 0 || !conn.takes_sends() {
+            self.close(token, reason, CloseHow::Graceful);
+            return;
+        }
+        if self.begin_graceful_close(token, reason) {
+            self.leavers.push((session, token, stamped));
+            // Flushed after `deliver_relays` this turn, then closed when written.
+            self.mark_flush(token);
+        }
     }
 
     pub(super) fn chat_input(&mut self, token: Token, data: &[u8]) {
@@ -65,11 +88,11 @@ impl Reactor {
         if result.is_err() {
             self.close(token, CloseReason::LineTooLong, CloseHow::Abort);
         } else if quit {
-            self.close(token, CloseReason::Quit, CloseHow::Graceful);
+            self.leave(token, CloseReason::Quit);
         }
     }
 
-    /// Relays `lines` from `from` to every member of its chat session, the sender included.
+    /// Stamps `lines` from `from` for the session's relay of this turn and reports them.
     fn relay_lines(&mut self, from: Token, lines: Vec<Vec<u8>>) {
         if lines.is_empty() {
             return;
@@ -79,30 +102,9 @@ impl Reactor {
         };
         let (session, id, peer) = (conn.session, conn.id, conn.peer);
         let now = Local::now();
-        let mut relay = Vec::with_capacity(lines.iter().map(|l| l.len() + 64).sum());
+        let relay = self.relays.entry(session).or_default();
         for line in &lines {
-            self.clock
-                .append_relay(now, &conn.peer_text, line, &mut relay);
-        }
-        let relay: Arc<[u8]> = relay.into();
-        let Some(s) = self.sessions.get(&session) else {
-            return;
-        };
-        let mut too_slow = Vec::new();
-        for &member in &s.members {
-            let Some(target) = self.conns.get_mut(&member) else {
-                continue;
-            };
-            if !target.takes_sends() {
-                continue;
-            }
-            target.enqueue(relay.clone(), false);
-            if target.queued_bytes() > chat::MAX_QUEUED_BYTES {
-                too_slow.push(member);
-            } else if !target.in_flush_list {
-                target.in_flush_list = true;
-                self.flush_list.push(member);
-            }
+            self.clock.append_relay(now, &conn.peer_text, line, relay);
         }
         if self.sink.congested() {
             self.missed.entry(session).or_default().lines += lines.len() as u64;
@@ -120,8 +122,48 @@ impl Reactor {
                 );
             }
         }
-        for token in too_slow {
-            self.close(token, CloseReason::TooSlow, CloseHow::Abort);
+    }
+
+    /// Queues this turn's stamped lines to every member of each chat session, the senders
+    /// included, as one shared buffer; a member whose backlog passes the limit is dropped.
+    pub(super) fn deliver_relays(&mut self) {
+        if self.relays.is_empty() {
+            return;
+        }
+        let mut relays = std::mem::take(&mut self.relays);
+        for (session, token, stamped) in std::mem::take(&mut self.leavers) {
+            let Some(relay) = relays.get(&session) else {
+                continue;
+            };
+            if let Some(conn) = self.conns.get_mut(&token) {
+                conn.enqueue(Arc::from(&relay[..stamped]), false);
+                self.mark_flush(token);
+            }
+        }
+        for (session, relay) in relays.drain() {
+            let relay: Arc<[u8]> = relay.into();
+            let Some(s) = self.sessions.get(&session) else {
+                continue;
+            };
+            let mut too_slow = Vec::new();
+            for &member in &s.members {
+                let Some(target) = self.conns.get_mut(&member) else {
+                    continue;
+                };
+                if !target.takes_sends() {
+                    continue;
+                }
+                target.enqueue(relay.clone(), false);
+                if target.queued_bytes() > chat::MAX_QUEUED_BYTES {
+                    too_slow.push(member);
+                } else if !target.in_flush_list {
+                    target.in_flush_list = true;
+                    self.flush_list.push(member);
+                }
+            }
+            for token in too_slow {
+                self.close(token, CloseReason::TooSlow, CloseHow::Abort);
+            }
         }
     }
 }

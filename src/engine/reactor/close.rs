@@ -39,15 +39,30 @@ impl Reactor {
                 self.finish_close(token);
             }
             CloseHow::Graceful => {
-                if conn.is_closing() {
-                    return;
+                if self.begin_graceful_close(token, reason) {
+                    self.flush_conn(token);
                 }
-                let deadline = Instant::now() + LINGER;
-                conn.begin_close(reason, deadline);
-                self.timers.set(Deadline::Linger(token), deadline);
-                self.flush_conn(token);
             }
         }
+    }
+
+    /// Stops taking sends and starts the linger deadline; the connection goes once its
+    /// queue is written (the caller flushes now or marks it for this turn's flush).
+    /// False if it was already closing.
+    pub(super) fn begin_graceful_close(&mut self, token: Token, reason: CloseReason) -> bool {
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return false;
+        };
+        if let Some(s) = self.sessions.get_mut(&conn.session) {
+            s.members.remove(&token);
+        }
+        if conn.is_closing() {
+            return false;
+        }
+        let deadline = Instant::now() + LINGER;
+        conn.begin_close(reason, deadline);
+        self.timers.set(Deadline::Linger(token), deadline);
+        true
     }
 
     /// A graceful close ran out of time: what is still queued is dropped.

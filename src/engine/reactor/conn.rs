@@ -25,6 +25,9 @@ pub(super) enum WriteState {
     Closing {
         reason: CloseReason,
         deadline: Instant,
+        /// A `FinishSending` was still waiting for the queue to drain: its shutdown and
+        /// `SendingFinished` still come first.
+        finish_pending: bool,
     },
 }
 
@@ -112,10 +115,10 @@ impl Conn {
         matches!(self.write, WriteState::Closing { .. })
     }
 
-    /// The close under way, if any.
-    pub fn closing(&self) -> Option<(&CloseReason, Instant)> {
+    /// Why the connection is closing, if it is.
+    pub fn closing_reason(&self) -> Option<&CloseReason> {
         match &self.write {
-            WriteState::Closing { reason, deadline } => Some((reason, *deadline)),
+            WriteState::Closing { reason, .. } => Some(reason),
             _ => None,
         }
     }
@@ -127,9 +130,18 @@ impl Conn {
         }
     }
 
-    /// Starts closing (a later close does not replace the first one's reason).
+    /// Starts closing, with `reason` as the one the `Closed` event will give.
     pub fn begin_close(&mut self, reason: CloseReason, deadline: Instant) {
-        self.write = WriteState::Closing { reason, deadline };
+        let finish_pending = match &self.write {
+            WriteState::FinishAfterFlush => true,
+            WriteState::Closing { finish_pending, .. } => *finish_pending,
+            WriteState::Open | WriteState::Finished => false,
+        };
+        self.write = WriteState::Closing {
+            reason,
+            deadline,
+            finish_pending,
+        };
     }
 
     /// The linger deadline passed: what was still queued could not be sent.
@@ -158,10 +170,21 @@ impl Conn {
     pub fn flush(&mut self) -> io::Result<Flushed> {
         let written = self.queue.flush_into(&mut self.stream, &self.counters)?;
         let mut finished_sending = false;
-        if self.queue.is_empty() && self.write == WriteState::FinishAfterFlush {
-            self.write = WriteState::Finished;
-            finished_sending = true;
-            self.stream.shutdown_write()?;
+        if self.queue.is_empty() {
+            match &mut self.write {
+                WriteState::FinishAfterFlush => {
+                    self.write = WriteState::Finished;
+                    finished_sending = true;
+                }
+                WriteState::Closing { finish_pending, .. } if *finish_pending => {
+                    *finish_pending = false;
+                    finished_sending = true;
+                }
+                _ => {}
+            }
+            if finished_sending {
+                self.stream.shutdown_write()?;
+            }
         }
         Ok(Flushed {
             written,

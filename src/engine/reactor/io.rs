@@ -195,15 +195,16 @@ impl Reactor {
             return;
         };
         if matches!(
-            conn.closing(),
-            Some((
-                CloseReason::Aborted | CloseReason::TooSlow | CloseReason::LineTooLong,
-                _
-            ))
+            conn.closing_reason(),
+            Some(CloseReason::Aborted | CloseReason::TooSlow | CloseReason::LineTooLong)
         ) {
             return;
         }
-        let mut scratch = std::mem::take(&mut self.scratch);
+        // A buffer of its own: a close can happen inside `read_conn`, which holds `scratch`.
+        let mut scratch = std::mem::take(&mut self.close_scratch);
+        if scratch.is_empty() {
+            scratch = vec![0; super::READ_CHUNK];
+        }
         for _ in 0..READS_PER_TURN {
             let Some(conn) = self.conns.get_mut(&token) else {
                 break;
@@ -214,7 +215,14 @@ impl Reactor {
                 _ => break,
             }
         }
-        self.scratch = scratch;
+        self.close_scratch = scratch;
+    }
+
+    /// Targets of a repeat or file transfer: open connections still taking sends.
+    pub(super) fn sendable_targets(&self, session: SessionId, target: Target) -> Vec<Token> {
+        let mut tokens = self.targets(session, target);
+        tokens.retain(|token| self.conns.get(token).is_some_and(|c| c.takes_sends()));
+        tokens
     }
 
     /// The one path of received bytes: counters, the capture file, then the chat relay

@@ -32,7 +32,7 @@ impl Reactor {
         count: Option<u64>,
     ) {
         self.end_repeat(session, RepeatEnd::Stopped);
-        if self.targets(session, target).is_empty() {
+        if self.sendable_targets(session, target).is_empty() {
             let message = "not repeating: no connection is open to send to".into();
             self.error(session, message);
             return;
@@ -72,7 +72,7 @@ impl Reactor {
             return;
         };
         let (target, data, ticks) = (repeat.target, repeat.data.clone(), repeat.due(now));
-        let tokens = self.targets(session, target);
+        let tokens = self.sendable_targets(session, target);
         if tokens.is_empty() {
             self.end_repeat(session, RepeatEnd::NoConnection);
             return;
@@ -124,7 +124,7 @@ impl Reactor {
         path: PathBuf,
         id: TransferId,
     ) {
-        if self.targets(session, target).is_empty() {
+        if self.sendable_targets(session, target).is_empty() {
             let reason = "no connection is open to send to".into();
             self.transfer_not_started(session, id, path, reason);
             return;
@@ -218,9 +218,9 @@ impl Reactor {
     /// True when a file chunk is waiting and its targets have room: a flush may have just
     /// drained the queues, and the reader thread will not wake us again while it is blocked.
     pub(super) fn transfer_can_move(&self) -> bool {
-        self.transfers
-            .values()
-            .any(|t| !t.chunks.is_empty() && self.has_room(&self.targets(t.session, t.target)))
+        self.transfers.values().any(|t| {
+            !t.chunks.is_empty() && self.has_room(&self.sendable_targets(t.session, t.target))
+        })
     }
 
     /// Moves file chunks into connection queues while every target has room.
@@ -240,7 +240,7 @@ impl Reactor {
             transfer.chunks.clone(),
             transfer.sent.clone(),
         );
-        let tokens = self.targets(session, transfer.target);
+        let tokens = self.sendable_targets(session, transfer.target);
         if tokens.is_empty() {
             let outcome = TransferOutcome::Failed("the connection closed".into());
             self.end_transfer(session, id, outcome);

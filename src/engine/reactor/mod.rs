@@ -101,7 +101,14 @@ pub(crate) struct Reactor {
     /// Connections with something to write, visited each turn.
     flush_list: Vec<Token>,
     scratch: Vec<u8>,
+    /// For the last reads before a close, which may happen while `scratch` is in use.
+    close_scratch: Vec<u8>,
     clock: HeaderClock,
+    /// Chat lines stamped this turn, per session, relayed once all reads are done.
+    relays: HashMap<SessionId, Vec<u8>>,
+    /// Chat members that left gracefully this turn, with how much of their session's relay
+    /// had been stamped when they left: they still get that much, as before they left.
+    leavers: Vec<(SessionId, Token, usize)>,
     /// A read was put off because a capture file is behind; retry soon.
     reads_blocked: bool,
 }
@@ -130,7 +137,10 @@ impl Reactor {
             read_list: Vec::new(),
             flush_list: Vec::new(),
             scratch: vec![0; READ_CHUNK],
+            close_scratch: Vec::new(),
             clock: HeaderClock::default(),
+            relays: HashMap::new(),
+            leavers: Vec::new(),
             reads_blocked: false,
         }
     }
@@ -159,6 +169,7 @@ impl Reactor {
             self.sink.retry_overflow();
             self.report_all_missed();
             self.read_ready();
+            self.deliver_relays();
             self.fire_timers();
             self.pump_transfers();
             self.flush_ready();
@@ -236,10 +247,12 @@ impl Reactor {
         timeout
     }
 
-    /// Handles every deadline that has come, earliest first.
+    /// Handles every deadline that has come, earliest first, each once per turn (a handler
+    /// may set its next deadline already due: that waits for the next turn).
     fn fire_timers(&mut self) {
         let now = Instant::now();
-        while let Some(deadline) = self.timers.pop_due(now) {
+        let due: Vec<Deadline> = std::iter::from_fn(|| self.timers.pop_due(now)).collect();
+        for deadline in due {
             match deadline {
                 Deadline::AcceptRetry(session) => self.accept(session),
                 Deadline::ConnectTimeout(session) => self.connect_timed_out(session, now),
