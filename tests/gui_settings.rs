@@ -214,3 +214,25 @@ fn a_failure_to_save_is_shown_once() {
         1
     );
 }
+
+#[test]
+fn pane_heights_no_one_could_drag_are_read_as_the_defaults() {
+    let text = "(sockets: [(server: true, addr: \"127.0.0.1:0\")], options: (show_chart: true, \
+                clients_pane_height: NaN, chart_pane_height: -inf, composer_pane_height: inf))";
+    let saved = settings_file::parse(text.as_bytes()).unwrap();
+    let defaults = Saved::default().options;
+    assert_eq!(
+        saved.options.clients_pane_height,
+        defaults.clients_pane_height
+    );
+    assert_eq!(saved.options.chart_pane_height, defaults.chart_pane_height);
+    assert_eq!(
+        saved.options.composer_pane_height,
+        defaults.composer_pane_height
+    );
+    let mut harness = app_with(LoadOutcome::Loaded(saved), None);
+    for _ in 0..3 {
+        harness.run_ok();
+    }
+    assert!(shows_text(&harness, "127.0.0.1:0"));
+}

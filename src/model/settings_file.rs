@@ -134,7 +134,31 @@ fn load_legacy(path: &Path) -> LoadOutcome {
 /// missing ones take their defaults; the error names a line and column, or a byte.
 pub fn parse(bytes: &[u8]) -> Result<Saved, String> {
     let text = utf8(bytes)?;
-    ron::from_str::<Saved>(text).map_err(|e| ron_reason(&e))
+    let mut saved = ron::from_str::<Saved>(text).map_err(|e| ron_reason(&e))?;
+    tidy(&mut saved);
+    Ok(saved)
+}
+
+/// Values RON reads but no one could have set by dragging (`NaN`, `inf`, negative pane
+/// heights) become the defaults, so a hand-edited file cannot break the layout.
+fn tidy(saved: &mut Saved) {
+    let defaults = Saved::default().options;
+    let options = &mut saved.options;
+    for (height, default) in [
+        (
+            &mut options.clients_pane_height,
+            defaults.clients_pane_height,
+        ),
+        (&mut options.chart_pane_height, defaults.chart_pane_height),
+        (
+            &mut options.composer_pane_height,
+            defaults.composer_pane_height,
+        ),
+    ] {
+        if !height.is_finite() || *height < 0.0 {
+            *height = default;
+        }
+    }
 }
 
 /// The file's text for `saved`.
