@@ -42,20 +42,19 @@ impl Reactor {
     }
 
     /// A member leaves gracefully (`quit`, or its peer finished sending): it is no longer a
-    /// member, but still gets the lines stamped this turn before it left (its own
-    /// included), and closes once they are written.
+    /// member, but still gets the lines stamped this turn (its own included), as it would
+    /// have had they been relayed line by line, and closes once they are written.
     fn leave(&mut self, token: Token, reason: CloseReason) {
         let Some(conn) = self.conns.get(&token) else {
             return;
         };
         let session = conn.session;
-        let stamped = self.relays.get(&session).map_or(0, Vec::len);
-        if stamped == 0 || !conn.takes_sends() {
+        if !self.relays.contains_key(&session) || !conn.takes_sends() {
             self.close(token, reason, CloseHow::Graceful);
             return;
         }
         if self.begin_graceful_close(token, reason) {
-            self.leavers.push((session, token, stamped));
+            self.leavers.push((session, token));
             // Flushed after `deliver_relays` this turn, then closed when written.
             self.mark_flush(token);
         }
@@ -127,21 +126,17 @@ impl Reactor {
     /// Queues this turn's stamped lines to every member of each chat session, the senders
     /// included, as one shared buffer; a member whose backlog passes the limit is dropped.
     pub(super) fn deliver_relays(&mut self) {
+        let leavers = std::mem::take(&mut self.leavers);
         if self.relays.is_empty() {
             return;
         }
-        let mut relays = std::mem::take(&mut self.relays);
-        for (session, token, stamped) in std::mem::take(&mut self.leavers) {
-            let Some(relay) = relays.get(&session) else {
-                continue;
-            };
-            if let Some(conn) = self.conns.get_mut(&token) {
-                conn.enqueue(Arc::from(&relay[..stamped]), false);
-                self.mark_flush(token);
-            }
-        }
-        for (session, relay) in relays.drain() {
+        for (session, relay) in std::mem::take(&mut self.relays) {
             let relay: Arc<[u8]> = relay.into();
+            for &(_, token) in leavers.iter().filter(|(s, _)| *s == session) {
+                if let Some(conn) = self.conns.get_mut(&token) {
+                    conn.enqueue(relay.clone(), false);
+                }
+            }
             let Some(s) = self.sessions.get(&session) else {
                 continue;
             };

@@ -106,9 +106,8 @@ pub(crate) struct Reactor {
     clock: HeaderClock,
     /// Chat lines stamped this turn, per session, relayed once all reads are done.
     relays: HashMap<SessionId, Vec<u8>>,
-    /// Chat members that left gracefully this turn, with how much of their session's relay
-    /// had been stamped when they left: they still get that much, as before they left.
-    leavers: Vec<(SessionId, Token, usize)>,
+    /// Chat members that left gracefully this turn: they still get the turn's relay.
+    leavers: Vec<(SessionId, Token)>,
     /// A read was put off because a capture file is behind; retry soon.
     reads_blocked: bool,
 }
