@@ -8,7 +8,8 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Command as Process, Stdio};
+use std::process::{Child, Command as Process, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -513,10 +514,14 @@ fn file(size: u64) {
 
 // ---- scale ---------------------------------------------------------------------
 
-/// 10,000 clients on the real `socklab server --chat` binary.
-fn scale(clients: usize) {
+/// Starts the real `socklab server` with `args` (its address is chosen by the system) and
+/// counts, on a thread, the stdout lines that contain `counted`.
+fn spawn_server(
+    args: &[&str],
+    counted: &'static str,
+) -> (Child, String, SocketAddr, Arc<AtomicU64>) {
     let mut server = Process::new(env!("CARGO_BIN_EXE_socklab"))
-        .args(["server", "127.0.0.1:0", "--chat"])
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -532,18 +537,25 @@ fn scale(clients: usize) {
         .trim()
         .parse()
         .unwrap();
-    let idle_rss = rss_kib(&pid);
-    let accepted = std::sync::Arc::new(AtomicU64::new(0));
-    let counter = accepted.clone();
+    let count = Arc::new(AtomicU64::new(0));
+    let counter = count.clone();
     std::thread::spawn(move || {
         let mut line = String::new();
         while stdout.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
-            if line.contains(" accepted #") {
+            if line.contains(counted) {
                 counter.fetch_add(1, Ordering::Relaxed);
             }
             line.clear();
         }
     });
+    (server, pid, addr, count)
+}
+
+/// 10,000 clients on the real `socklab server --chat` binary.
+fn scale(clients: usize) {
+    let (mut server, pid, addr, accepted) =
+        spawn_server(&["server", "127.0.0.1:0", "--chat"], " accepted #");
+    let idle_rss = rss_kib(&pid);
     let start = Instant::now();
     let mut poll = Poll::new().unwrap();
     let mut streams: Vec<MioStream> = Vec::with_capacity(clients);
@@ -628,34 +640,7 @@ fn churn(cycles: usize, chat: bool) {
     if chat {
         args.push("--chat");
     }
-    let mut server = Process::new(env!("CARGO_BIN_EXE_socklab"))
-        .args(&args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = server.id().to_string();
-    let mut stdout = BufReader::new(server.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let addr: SocketAddr = first
-        .split_once(" listening ")
-        .unwrap()
-        .1
-        .trim()
-        .parse()
-        .unwrap();
-    let closed = std::sync::Arc::new(AtomicU64::new(0));
-    let counter = closed.clone();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        while stdout.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
-            if line.contains(" closed #") {
-                counter.fetch_add(1, Ordering::Relaxed);
-            }
-            line.clear();
-        }
-    });
+    let (mut server, pid, addr, closed) = spawn_server(&args, " closed #");
     let (fds_before, threads_before) = fds_and_threads(&pid);
     let rss_before = rss_kib(&pid);
     let start = Instant::now();
@@ -798,7 +783,7 @@ fn flood(duration: Duration) {
         }
         std::thread::sleep(Duration::from_millis(5));
     };
-    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     let flooder = std::thread::spawn(move || {
         let mut stream = TcpStream::connect(addr).unwrap();

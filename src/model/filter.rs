@@ -212,15 +212,9 @@ impl FilteredRows {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::Local;
 
     fn row(direction: Direction, data: &[u8]) -> LogRow<'_> {
-        LogRow {
-            time: Local::now(),
-            direction,
-            peer: None,
-            data,
-        }
+        crate::model::log::test_row(direction, data)
     }
 
     #[test]

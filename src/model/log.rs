@@ -396,17 +396,23 @@ impl LogSnapshot {
     }
 }
 
+/// A row of `data` from no peer, now: for tests here and in the filter.
+#[cfg(test)]
+pub(crate) fn test_row(direction: Direction, data: &[u8]) -> LogRow<'_> {
+    LogRow {
+        time: Local::now(),
+        direction,
+        peer: None,
+        data,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn row(direction: Direction, data: &[u8]) -> LogRow<'_> {
-        LogRow {
-            time: Local::now(),
-            direction,
-            peer: None,
-            data,
-        }
+        test_row(direction, data)
     }
 
     /// The data of row `seq`: its number, then filler, so rows differ.
