@@ -115,7 +115,7 @@ fn write_capture(path: &Path, chunks: &Receiver<Arc<[u8]>>, written: &mut u64) -
 }
 
 /// Hands the whole buffer to the kernel, counting what it took even if it fails midway.
-fn write_out(file: &mut File, buffer: &mut Vec<u8>, written: &mut u64) -> io::Result<()> {
+fn write_out(file: &mut impl Write, buffer: &mut Vec<u8>, written: &mut u64) -> io::Result<()> {
     let mut start = 0;
     let result = loop {
         if start == buffer.len() {
@@ -164,6 +164,36 @@ mod tests {
         }
         assert_eq!(std::fs::read(&path).unwrap(), b"first bytes");
         capture.finish();
+    }
+
+    /// A disk that takes `room` bytes, a few at a time, then is full.
+    struct FillingDisk {
+        room: usize,
+    }
+
+    impl Write for FillingDisk {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.room == 0 {
+                return Err(io::Error::from_raw_os_error(28));
+            }
+            let n = buf.len().min(self.room).min(4);
+            self.room -= n;
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_disk_that_fills_midway_counts_exactly_the_bytes_it_took() {
+        let mut disk = FillingDisk { room: 10 };
+        let mut buffer = b"0123456789abcdef".to_vec();
+        let mut written = 5;
+        let error = write_out(&mut disk, &mut buffer, &mut written).unwrap_err();
+        assert_eq!(describe_file_error(&error), "no space left on the disk");
+        assert_eq!(written, 15);
+        assert!(buffer.is_empty());
     }
 
     #[test]
