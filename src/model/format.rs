@@ -4,6 +4,20 @@
 use chrono::{DateTime, Local};
 
 /// Exact byte counts with thousands separators: counters must not round.
+/// `1 row`, `2 rows`, `1,000 rows`: a count and its noun, singular for one.
+pub fn count(count: u64, noun: &str) -> String {
+    let digits = count.to_string();
+    let mut grouped = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    let plural = if count == 1 { "" } else { "s" };
+    format!("{grouped} {noun}{plural}")
+}
+
 pub fn bytes(count: u64) -> String {
     let digits = count.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 2);
@@ -50,6 +64,15 @@ pub fn clock(time: &DateTime<Local>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_are_grouped_and_singular_for_one() {
+        assert_eq!(count(0, "row"), "0 rows");
+        assert_eq!(count(1, "row"), "1 row");
+        assert_eq!(count(999, "row"), "999 rows");
+        assert_eq!(count(1_000, "row"), "1,000 rows");
+        assert_eq!(count(1_234_567, "row"), "1,234,567 rows");
+    }
 
     #[test]
     fn formats_counts_and_durations() {

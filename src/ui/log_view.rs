@@ -11,6 +11,7 @@ use super::combo::choice_combo;
 use super::dialogs::Purpose;
 use super::theme;
 use crate::model::filter::FILTER_ROWS_PER_FRAME;
+use crate::model::format;
 use crate::model::log::Direction;
 use crate::model::persist::DisplayMode;
 use crate::model::row_text;
@@ -226,12 +227,12 @@ fn tools_ui(
 fn status_line_ui(ui: &mut egui::Ui, session: &Session) {
     ui.horizontal_wrapped(|ui| {
         let shown = if session.filter.is_everything() {
-            format!("{} rows", session.log.len())
+            format::count(session.log.len() as u64, "row")
         } else {
             format!(
-                "{} of {} rows match",
+                "{} of {} match",
                 session.filtered.len(),
-                session.log.len()
+                format::count(session.log.len() as u64, "row")
             )
         };
         ui.weak(shown);
