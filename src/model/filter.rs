@@ -145,7 +145,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 /// Rows examined per call to [`FilteredRows::update`], so that a new filter over a full log
 /// is applied over a few frames instead of freezing one.
-pub const FILTER_ROWS_PER_FRAME: u64 = 100_000;
+pub const FILTER_ROWS_PER_FRAME: u64 = 50_000;
 
 /// The rows matching a filter, kept up to date incrementally as rows come and go.
 #[derive(Debug, Default)]
