@@ -251,19 +251,7 @@ fn header_ui(ui: &mut egui::Ui, session: &Session, show_chart: bool, actions: &m
         }
     });
     ui.horizontal_wrapped(|ui| {
-        let totals = session.totals();
-        ui.label(format!(
-            "in {} / {} msgs · {}",
-            format::bytes(totals.bytes_in),
-            totals.messages_in,
-            format::rate(session.rates.bytes_in_per_s)
-        ));
-        ui.label(format!(
-            "out {} / {} msgs · {}",
-            format::bytes(totals.bytes_out),
-            totals.messages_out,
-            format::rate(session.rates.bytes_out_per_s)
-        ));
+        // The buttons come first, so they stay put while the counters' text grows.
         if ui
             .small_button("Reset counters")
             .on_hover_text("Count from zero again (for the socket and each connection)")
@@ -279,6 +267,19 @@ fn header_ui(ui: &mut egui::Ui, session: &Session, show_chart: bool, actions: &m
         {
             actions.push(Action::ShowChart(shown));
         }
+        let totals = session.totals();
+        ui.label(format!(
+            "in {} / {} msgs · {}",
+            format::bytes(totals.bytes_in),
+            totals.messages_in,
+            format::rate(session.rates.bytes_in_per_s)
+        ));
+        ui.label(format!(
+            "out {} / {} msgs · {}",
+            format::bytes(totals.bytes_out),
+            totals.messages_out,
+            format::rate(session.rates.bytes_out_per_s)
+        ));
     });
     if let State::Failed(error) = &session.state {
         theme::error_label_ui(ui, error);
