@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, never, select};
 
 use super::{
-    ClientArgs, Failure, check_address, seconds, start_engine, stdin_lines, termination_signals,
+    ClientArgs, Failure, check_address, new_session_capturing, seconds, start_engine, stdin_lines,
+    termination_signals,
 };
 use crate::engine::{CloseReason, Command, EventKind, Target};
 
@@ -86,12 +87,7 @@ pub(super) fn run(args: ClientArgs) -> Result<(), Failure> {
     let engine = start_engine()?;
     let signals = termination_signals();
     let lines = stdin_lines();
-    let session = engine.new_session_id();
-    // Set before connecting, so the peer's first bytes are captured too.
-    if let Some(path) = &args.capture {
-        let path = Some(path.clone());
-        engine.execute(Command::Capture { session, path });
-    }
+    let session = new_session_capturing(&engine, args.capture.as_deref());
     engine.execute(Command::Connect {
         session,
         addr: args.addr.clone(),

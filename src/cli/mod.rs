@@ -17,7 +17,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use crossbeam_channel::Receiver;
 
-use crate::engine::{Engine, parse_endpoint};
+use crate::engine::{Command, Engine, SessionId, parse_endpoint};
 
 const EVENT_FORMAT_HELP: &str = "\
 SERVER OUTPUT
@@ -133,6 +133,17 @@ fn check_address(addr: &str) -> Result<(), Failure> {
 fn seconds(value: f64, name: &str) -> Result<Duration, Failure> {
     Duration::try_from_secs_f64(value)
         .map_err(|_| Failure::usage(format!("--{name} must be a number of seconds, 0 or more")))
+}
+
+/// A new session whose capture (with `--capture`) is set before it starts, so the first
+/// bytes received are captured too.
+fn new_session_capturing(engine: &Engine, capture: Option<&std::path::Path>) -> SessionId {
+    let session = engine.new_session_id();
+    if let Some(path) = capture {
+        let path = Some(path.to_path_buf());
+        engine.execute(Command::Capture { session, path });
+    }
+    session
 }
 
 fn start_engine() -> Result<Engine, Failure> {

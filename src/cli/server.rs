@@ -8,7 +8,8 @@ use crossbeam_channel::{never, select};
 
 use super::format::{ServerLog, ServerStep};
 use super::{
-    Failure, ServerArgs, check_address, print_line, start_engine, stdin_lines, termination_signals,
+    Failure, ServerArgs, check_address, new_session_capturing, print_line, start_engine,
+    stdin_lines, termination_signals,
 };
 use crate::engine::{Command, ServerOptions, Target};
 
@@ -20,12 +21,7 @@ pub(super) fn run(args: ServerArgs) -> Result<(), Failure> {
     let engine = start_engine()?;
     let signals = termination_signals();
     let mut stdin = stdin_lines();
-    let session = engine.new_session_id();
-    // Set before listening, so the first client's first bytes are captured too.
-    if let Some(path) = &args.capture {
-        let path = Some(path.clone());
-        engine.execute(Command::Capture { session, path });
-    }
+    let session = new_session_capturing(&engine, args.capture.as_deref());
     engine.execute(Command::Listen {
         session,
         addr: args.addr.clone(),
