@@ -487,6 +487,7 @@ fn file(size: u64) {
         target: Target::All,
         path: path.clone(),
         transfer,
+        pacing: None,
     });
     loop {
         let event = engine

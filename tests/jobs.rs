@@ -30,6 +30,7 @@ fn send_file(engine: &Engine, session: SessionId, path: PathBuf) -> TransferId {
         target: Target::All,
         path,
         transfer,
+        pacing: None,
     });
     transfer
 }

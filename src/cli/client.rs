@@ -63,6 +63,16 @@ fn step(kind: EventKind, addr: &str) -> ClientStep {
         | EventKind::ListenFailed { .. }
         | EventKind::ChatLine { .. }
         | EventKind::LinesUnreported { .. } => ClientStep::Quiet,
+        // UDP sessions only.
+        EventKind::UdpOpened { .. }
+        | EventKind::UdpFailed { .. }
+        | EventKind::UdpOptionsApplied { .. }
+        | EventKind::PeerSeen(_)
+        | EventKind::DatagramsReceived { .. }
+        | EventKind::DatagramsSent { .. }
+        | EventKind::DatagramsUnreported { .. }
+        | EventKind::Joined { .. }
+        | EventKind::Left { .. } => ClientStep::Quiet,
         EventKind::CaptureStarted { path } => {
             ClientStep::Warn(format!("capturing to {}", path.display()))
         }

@@ -125,6 +125,16 @@ impl ServerLog {
             | EventKind::RepeatFinished { .. }
             | EventKind::TransferStarted { .. }
             | EventKind::TransferFinished { .. } => return ServerStep::Quiet,
+            // UDP sessions only.
+            EventKind::UdpOpened { .. }
+            | EventKind::UdpFailed { .. }
+            | EventKind::UdpOptionsApplied { .. }
+            | EventKind::PeerSeen(_)
+            | EventKind::DatagramsReceived { .. }
+            | EventKind::DatagramsSent { .. }
+            | EventKind::DatagramsUnreported { .. }
+            | EventKind::Joined { .. }
+            | EventKind::Left { .. } => return ServerStep::Quiet,
         };
         ServerStep::Print(format!("{} {text}", stamp(&event.time)))
     }

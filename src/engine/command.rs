@@ -1,16 +1,24 @@
 //! What the owner of an [`Engine`](super::Engine) asks of it.
 
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use super::ids::{ConnId, SessionId, TransferId};
 
-/// Which connections of a session a send goes to.
+/// Which connections (or, for UDP, which peers) of a session a send goes to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {
-    /// Every connection of the session (a client session has at most one).
+    /// Every connection of the session (a client session has at most one). UDP: every
+    /// known peer, or the connected peer of a UDP client.
     All,
+    /// One connection, or one UDP peer by the id it got in `PeerSeen`.
     One(ConnId),
+    /// UDP only: this address, known as a peer or not.
+    Addr(SocketAddr),
+    /// UDP only: whoever sent the last datagram.
+    LastSender,
 }
 
 /// How to close a connection.
@@ -29,6 +37,63 @@ pub struct ServerOptions {
     pub chat: bool,
 }
 
+/// Options of a UDP session, all changeable while it runs ([`Command::SetUdpOptions`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UdpOptions {
+    /// SO_BROADCAST: may send to broadcast addresses.
+    pub broadcast: bool,
+    /// Multicast TTL (IPv4) or hop limit (IPv6); `None` keeps the system's default (1).
+    pub multicast_ttl: Option<u32>,
+    /// Whether this machine's own members receive what it sends to a group.
+    pub multicast_loop: bool,
+    /// Interface multicast goes out of (a name, an address, or empty for the system's
+    /// choice).
+    pub multicast_interface: String,
+}
+
+impl Default for UdpOptions {
+    fn default() -> Self {
+        UdpOptions {
+            broadcast: false,
+            multicast_ttl: None,
+            multicast_loop: true,
+            multicast_interface: String::new(),
+        }
+    }
+}
+
+/// A multicast group membership of a UDP session.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Membership {
+    pub group: IpAddr,
+    /// The interface that joins: a name (`eth0`), one of its addresses, or empty for the
+    /// system's choice.
+    pub interface: String,
+    /// Source-specific: only datagrams from this sender (IPv4).
+    pub source: Option<IpAddr>,
+}
+
+impl fmt::Display for Membership {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.group)?;
+        if let Some(source) = self.source {
+            write!(f, " from {source}")?;
+        }
+        if !self.interface.is_empty() {
+            write!(f, " on {}", self.interface)?;
+        }
+        Ok(())
+    }
+}
+
+/// How a file goes out of a UDP session: datagrams of `size` bytes, `per_second` of them
+/// at most (0: as fast as the socket takes them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DatagramPacing {
+    pub size: usize,
+    pub per_second: u32,
+}
+
 #[derive(Debug)]
 pub enum Command {
     /// Start (or restart) a server session listening on `addr` (`host:port`).
@@ -42,6 +107,27 @@ pub enum Command {
         session: SessionId,
         addr: String,
         timeout: Duration,
+    },
+    /// Open (or reopen) a UDP session bound to `bind` (`host:port`, port 0 for any).
+    /// With `connect`, it is a UDP client: `connect()`ed to that address, which it alone
+    /// talks to.
+    OpenUdp {
+        session: SessionId,
+        bind: String,
+        connect: Option<String>,
+        options: UdpOptions,
+    },
+    SetUdpOptions {
+        session: SessionId,
+        options: UdpOptions,
+    },
+    JoinGroup {
+        session: SessionId,
+        membership: Membership,
+    },
+    LeaveGroup {
+        session: SessionId,
+        membership: Membership,
     },
     Send {
         session: SessionId,
@@ -76,12 +162,14 @@ pub enum Command {
     StopRepeat {
         session: SessionId,
     },
-    /// Stream a file to the target, a chunk at a time.
+    /// Stream a file to the target, a chunk at a time (UDP: as datagrams paced by
+    /// `pacing`, which TCP ignores).
     SendFile {
         session: SessionId,
         target: Target,
         path: PathBuf,
         transfer: TransferId,
+        pacing: Option<DatagramPacing>,
     },
     CancelTransfer {
         session: SessionId,

@@ -4,10 +4,11 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
 use chrono::{DateTime, Local};
 
+use super::command::{Membership, UdpOptions};
 use super::ids::{ConnId, SessionId, TransferId};
 
 #[derive(Debug)]
@@ -43,6 +44,44 @@ pub enum EventKind {
     Received {
         conn: ConnId,
         data: Vec<u8>,
+    },
+    /// A UDP session is open: bound to `local`, and `connect()`ed to `peer` for a UDP
+    /// client. `totals` counts every datagram of the socket, `stats` what the kernel lost.
+    UdpOpened {
+        local: SocketAddr,
+        peer: Option<SocketAddr>,
+        totals: Arc<Counters>,
+        stats: Arc<UdpStats>,
+    },
+    /// A UDP session could not open (bad address, address in use, name not found, …).
+    UdpFailed {
+        error: String,
+    },
+    /// The UDP options in effect, read back from the socket after opening or a change.
+    UdpOptionsApplied {
+        options: UdpOptions,
+    },
+    /// A UDP session heard from, or sent to, an address for the first time.
+    PeerSeen(PeerInfo),
+    /// Datagrams read from a UDP session, oldest first, one per datagram.
+    DatagramsReceived {
+        datagrams: Vec<Datagram>,
+    },
+    /// Datagrams the owner sent, each handed to the kernel whole.
+    DatagramsSent {
+        datagrams: Vec<Datagram>,
+    },
+    /// Datagrams received while the owner was not reading events, reported once it caught
+    /// up (left out to keep memory bounded; the socket kept reading). Counters stay exact.
+    DatagramsUnreported {
+        count: u64,
+        bytes: u64,
+    },
+    Joined {
+        membership: Membership,
+    },
+    Left {
+        membership: Membership,
     },
     /// Bytes the owner sent that have been fully handed to the kernel.
     Sent {
@@ -131,6 +170,57 @@ pub struct ConnInfo {
     pub counters: Arc<Counters>,
 }
 
+/// One UDP peer: an address a UDP session received from or sent to.
+#[derive(Clone, Debug)]
+pub struct PeerInfo {
+    /// The peer's id, for [`Target::One`](super::Target::One).
+    pub peer: ConnId,
+    pub addr: SocketAddr,
+    pub first_seen: DateTime<Local>,
+    /// Datagrams (messages) and bytes in and out, and when it was last heard from.
+    pub counters: Arc<Counters>,
+}
+
+/// One datagram, received or sent.
+#[derive(Clone, Debug)]
+pub struct Datagram {
+    /// `None` once the peers table is full: the datagram still counts in the totals.
+    pub peer: Option<ConnId>,
+    /// Where it came from, or went to.
+    pub addr: SocketAddr,
+    pub data: Arc<[u8]>,
+    /// It was larger than the receive buffer and was cut (never, with a 64 KiB buffer).
+    pub truncated: bool,
+}
+
+/// What a UDP session's kernel side reports: datagrams cut short and datagrams the kernel
+/// dropped because the socket's receive buffer was full (Linux only, read once a second).
+#[derive(Debug, Default)]
+pub struct UdpStats {
+    truncated: AtomicU64,
+    kernel_drops: AtomicU64,
+    kernel_drops_known: AtomicBool,
+}
+
+impl UdpStats {
+    pub fn truncated(&self) -> u64 {
+        self.truncated.load(Ordering::Relaxed)
+    }
+    /// Datagrams the kernel dropped for lack of room, when the platform tells.
+    pub fn kernel_drops(&self) -> Option<u64> {
+        self.kernel_drops_known
+            .load(Ordering::Relaxed)
+            .then(|| self.kernel_drops.load(Ordering::Relaxed))
+    }
+    pub(crate) fn add_truncated(&self) {
+        self.truncated.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn set_kernel_drops(&self, drops: u64) {
+        self.kernel_drops.store(drops, Ordering::Relaxed);
+        self.kernel_drops_known.store(true, Ordering::Relaxed);
+    }
+}
+
 /// Byte and message counters of one connection, updated by the net thread as it reads and
 /// writes, read by anyone at any time. Exact even when the log drops rows or events.
 #[derive(Debug, Default)]
@@ -139,6 +229,8 @@ pub struct Counters {
     bytes_out: AtomicU64,
     messages_in: AtomicU64,
     messages_out: AtomicU64,
+    /// Milliseconds since the Unix epoch of the last datagram received (UDP peers only).
+    last_in_ms: AtomicI64,
 }
 
 impl Counters {
@@ -155,6 +247,14 @@ impl Counters {
     /// Payloads (sends, relays, file chunks) handed to the kernel completely.
     pub fn messages_out(&self) -> u64 {
         self.messages_out.load(Ordering::Relaxed)
+    }
+    /// When the last datagram came (UDP peers; `None` for TCP and for silent peers).
+    pub fn last_in(&self) -> Option<DateTime<Local>> {
+        let ms = self.last_in_ms.load(Ordering::Relaxed);
+        (ms != 0).then(|| DateTime::from_timestamp_millis(ms).map(|t| t.with_timezone(&Local)))?
+    }
+    pub(crate) fn set_last_in(&self, unix_ms: i64) {
+        self.last_in_ms.store(unix_ms, Ordering::Relaxed);
     }
     pub(crate) fn add_in(&self, bytes: usize) {
         self.bytes_in.fetch_add(bytes as u64, Ordering::Relaxed);
@@ -221,7 +321,7 @@ pub enum RepeatEnd {
     Done,
     /// The owner stopped it.
     Stopped,
-    /// Its target has no open connection.
+    /// Its target has no open connection (UDP: no peer to send to).
     NoConnection,
     /// The peer stopped reading and the send queue hit its limit.
     PeerNotReading,

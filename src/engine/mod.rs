@@ -1,5 +1,5 @@
-//! The networking engine: TCP servers, clients and the group-chat relay on one background
-//! thread. It never imports egui; its owner (the window or the CLI) sends [`Command`]s and
+//! The networking engine: TCP servers, clients, the group-chat relay and UDP sockets on one
+//! background thread. It never imports egui; its owner (the window or the CLI) sends [`Command`]s and
 //! receives [`Event`]s over crossbeam channels, and is woken by a callback when events wait.
 //!
 //! # Layout
@@ -33,6 +33,7 @@ pub mod chat;
 mod command;
 mod event;
 mod ids;
+pub mod interfaces;
 mod queue;
 mod reactor;
 mod repeat;
@@ -41,6 +42,7 @@ mod tcp;
 mod timers;
 mod transfer;
 mod transport;
+mod udp;
 mod wording;
 
 use std::io;
@@ -52,12 +54,18 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender};
 
 pub use addr::{AddressError, Endpoint, parse_endpoint};
-pub use command::{CloseHow, Command, ServerOptions, Target};
-pub use event::{CloseReason, ConnInfo, Counters, Event, EventKind, RepeatEnd, TransferOutcome};
+pub use command::{
+    CloseHow, Command, DatagramPacing, Membership, ServerOptions, Target, UdpOptions,
+};
+pub use event::{
+    CloseReason, ConnInfo, Counters, Datagram, Event, EventKind, PeerInfo, RepeatEnd,
+    TransferOutcome, UdpStats,
+};
 pub use ids::{ConnId, SessionId, TransferId};
 pub use reactor::MAX_SEND_QUEUE;
 pub use sink::EVENT_CHANNEL_CAPACITY;
 pub use transfer::FILE_CHUNK;
+pub use udp::{MAX_PAYLOAD_V4, MAX_PAYLOAD_V6, max_payload};
 pub use wording::{describe_file_error, describe_io_error};
 
 use reactor::{Inbox, Reactor, WAKER};
@@ -153,6 +161,19 @@ impl Engine {
             session,
             addr: addr.to_string(),
             timeout,
+        });
+        session
+    }
+
+    /// Opens a UDP session bound to `bind`; with `connect`, a UDP client talking only to
+    /// that address.
+    pub fn open_udp(&self, bind: &str, connect: Option<&str>, options: UdpOptions) -> SessionId {
+        let session = self.new_session_id();
+        self.execute(Command::OpenUdp {
+            session,
+            bind: bind.to_string(),
+            connect: connect.map(str::to_string),
+            options,
         });
         session
     }

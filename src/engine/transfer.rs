@@ -9,7 +9,9 @@ use std::sync::atomic::AtomicU64;
 
 use crossbeam_channel::{Receiver, Sender};
 
-use super::command::Target;
+use std::time::{Duration, Instant};
+
+use super::command::{DatagramPacing, Target};
 use super::ids::{SessionId, TransferId};
 use super::wording::describe_file_error;
 
@@ -40,6 +42,75 @@ pub(crate) struct Transfer {
     pub path: PathBuf,
     pub chunks: Receiver<FileChunk>,
     pub sent: Arc<AtomicU64>,
+    /// UDP only: how the file is cut into datagrams and paced.
+    pub datagrams: Option<DatagramSchedule>,
+}
+
+/// A UDP transfer's progress through the file and against its rate.
+pub(crate) struct DatagramSchedule {
+    pub pacing: DatagramPacing,
+    /// Bytes read from the file; those from `pending_at` on are not sent yet.
+    pub pending: Vec<u8>,
+    pub pending_at: usize,
+    /// The file has no more chunks: `pending` is the end of it.
+    pub file_done: bool,
+    pub started: Instant,
+    pub datagrams_sent: u64,
+}
+
+impl DatagramSchedule {
+    pub fn new(pacing: DatagramPacing, now: Instant) -> Self {
+        DatagramSchedule {
+            pacing,
+            pending: Vec::new(),
+            pending_at: 0,
+            file_done: false,
+            started: now,
+            datagrams_sent: 0,
+        }
+    }
+
+    pub fn pending_len(&self) -> usize {
+        self.pending.len() - self.pending_at
+    }
+
+    /// A whole datagram is waiting, or the last (shorter) one of the file.
+    pub fn has_datagram(&self) -> bool {
+        let waiting = self.pending_len();
+        waiting >= self.pacing.size || (self.file_done && waiting > 0)
+    }
+
+    /// Adds a chunk read from the file, first dropping what was already sent.
+    pub fn refill(&mut self, bytes: &[u8]) {
+        self.pending.drain(..self.pending_at);
+        self.pending_at = 0;
+        self.pending.extend_from_slice(bytes);
+    }
+
+    /// The next datagram's bytes.
+    pub fn take_datagram(&mut self) -> Vec<u8> {
+        let end = (self.pending_at + self.pacing.size).min(self.pending.len());
+        let datagram = self.pending[self.pending_at..end].to_vec();
+        self.pending_at = end;
+        datagram
+    }
+
+    /// How many datagrams the rate allows by `now` beyond those sent, and when the next
+    /// one is due if none is (`per_second` 0: no limit).
+    pub fn allowance(&self, now: Instant) -> (u64, Option<Instant>) {
+        let rate = u64::from(self.pacing.per_second);
+        if rate == 0 {
+            return (u64::MAX, None);
+        }
+        let elapsed = now.saturating_duration_since(self.started);
+        let allowed = (elapsed.as_nanos() * u128::from(rate) / 1_000_000_000) as u64 + 1;
+        if allowed > self.datagrams_sent {
+            (allowed - self.datagrams_sent, None)
+        } else {
+            let due = self.datagrams_sent as u128 * 1_000_000_000 / u128::from(rate);
+            (0, Some(self.started + Duration::from_nanos(due as u64)))
+        }
+    }
 }
 
 /// Starts the reader thread; `wake` nudges the net thread after each chunk.
@@ -120,4 +191,54 @@ fn read_chunk(file: &mut File) -> io::Result<Vec<u8>> {
     }
     buf.truncate(filled);
     Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_paced_transfer_sends_at_its_rate() {
+        let start = Instant::now();
+        let pacing = DatagramPacing {
+            size: 100,
+            per_second: 1000,
+        };
+        let mut schedule = DatagramSchedule::new(pacing, start);
+        assert_eq!(schedule.allowance(start), (1, None));
+        schedule.datagrams_sent = 1;
+        assert_eq!(
+            schedule.allowance(start),
+            (0, Some(start + Duration::from_millis(1)))
+        );
+        assert_eq!(schedule.allowance(start + Duration::from_millis(10)).0, 10);
+        let unpaced = DatagramPacing {
+            size: 1,
+            per_second: 0,
+        };
+        let unpaced = DatagramSchedule::new(unpaced, start);
+        assert_eq!(unpaced.allowance(start), (u64::MAX, None));
+    }
+
+    #[test]
+    fn a_file_is_cut_into_datagrams_across_chunks() {
+        let pacing = DatagramPacing {
+            size: 4,
+            per_second: 0,
+        };
+        let mut schedule = DatagramSchedule::new(pacing, Instant::now());
+        schedule.refill(b"abcdef");
+        assert!(schedule.has_datagram());
+        assert_eq!(schedule.take_datagram(), b"abcd");
+        assert!(!schedule.has_datagram(), "2 bytes wait for the next chunk");
+        schedule.refill(b"ghij");
+        assert_eq!(schedule.take_datagram(), b"efgh");
+        schedule.file_done = true;
+        assert!(
+            schedule.has_datagram(),
+            "the short end of the file goes too"
+        );
+        assert_eq!(schedule.take_datagram(), b"ij");
+        assert!(!schedule.has_datagram());
+    }
 }

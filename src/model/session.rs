@@ -588,6 +588,16 @@ impl Session {
                 };
                 self.log.system(time, None, text);
             }
+            // UDP sessions: shown once the window has UDP sessions.
+            EventKind::UdpOpened { .. }
+            | EventKind::UdpFailed { .. }
+            | EventKind::UdpOptionsApplied { .. }
+            | EventKind::PeerSeen(_)
+            | EventKind::DatagramsReceived { .. }
+            | EventKind::DatagramsSent { .. }
+            | EventKind::DatagramsUnreported { .. }
+            | EventKind::Joined { .. }
+            | EventKind::Left { .. } => {}
         }
     }
 

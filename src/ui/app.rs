@@ -340,6 +340,7 @@ impl SocklabApp {
                     target,
                     path,
                     transfer,
+                    pacing: None,
                 });
             }
             None => {

@@ -173,6 +173,8 @@ fn target_ui(ui: &mut egui::Ui, session: &mut Session) {
             || "(disconnected client)".to_string(),
             |c| c.info.peer.to_string(),
         ),
+        Target::Addr(addr) => addr.to_string(),
+        Target::LastSender => "The last sender".to_string(),
     };
     let label = ui.label("Send to");
     let open = session.open_conns().count();

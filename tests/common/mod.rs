@@ -145,3 +145,51 @@ pub fn unanswering_listener() -> (
     }
     (socket, addr, fillers)
 }
+
+/// Opens a UDP session and waits until it is bound; returns its id and its address.
+pub fn open_udp(
+    engine: &Engine,
+    bind: &str,
+    connect: Option<&str>,
+    options: socklab::engine::UdpOptions,
+) -> (SessionId, SocketAddr) {
+    let session = engine.open_udp(bind, connect, options);
+    let local = wait_for(engine, |e| match &e.kind {
+        EventKind::UdpOpened { local, .. } if e.session == session => Some(*local),
+        EventKind::UdpFailed { error } => panic!("UDP open failed: {error}"),
+        _ => None,
+    });
+    (session, local)
+}
+
+/// A plain std UDP socket on loopback with a read timeout.
+pub fn udp_peer() -> std::net::UdpSocket {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("binds");
+    socket.set_read_timeout(Some(WAIT)).unwrap();
+    socket
+}
+
+/// The next datagrams `session` reports receiving, until `count` have come.
+pub fn received_datagrams(
+    engine: &Engine,
+    session: SessionId,
+    count: usize,
+) -> Vec<socklab::engine::Datagram> {
+    let mut got = Vec::new();
+    wait_for(engine, |e| match &e.kind {
+        EventKind::DatagramsReceived { datagrams } if e.session == session => {
+            got.extend(datagrams.iter().cloned());
+            (got.len() >= count).then_some(())
+        }
+        _ => None,
+    });
+    got
+}
+
+/// The error message `session` reports next.
+pub fn next_error(engine: &Engine, session: SessionId) -> String {
+    wait_for(engine, |e| match &e.kind {
+        EventKind::Error { message } if e.session == session => Some(message.clone()),
+        _ => None,
+    })
+}

@@ -105,6 +105,7 @@ impl Reactor {
         self.end_transfers(session, TransferOutcome::Cancelled);
         self.timers.cancel(Deadline::AcceptRetry(session));
         let cancelled_connect = self.end_connecting(session);
+        let closed_udp = self.close_udp(session);
         let Some(s) = self.sessions.get_mut(&session) else {
             return;
         };
@@ -127,7 +128,7 @@ impl Reactor {
             self.close(token, reason.clone(), CloseHow::Graceful);
         }
         let cancelled_attempt = cancelled_lookup || cancelled_connect;
-        if stopped_listener || (cancelled_attempt && cause == StopCause::Requested) {
+        if stopped_listener || closed_udp || (cancelled_attempt && cause == StopCause::Requested) {
             self.sink.emit(session, EventKind::Stopped);
         }
     }

@@ -50,15 +50,23 @@ impl Reactor {
         match target {
             Target::All => self.members(session),
             Target::One(conn) => self.member_token(session, conn).into_iter().collect(),
+            // Addresses are for UDP sessions, which do not come here.
+            Target::Addr(_) | Target::LastSender => Vec::new(),
         }
     }
 
     pub(super) fn send(&mut self, session: SessionId, target: Target, data: Vec<u8>) {
+        if self.is_udp(session) {
+            return self.udp_send(session, target, data);
+        }
         let tokens = self.targets(session, target);
         if tokens.is_empty() {
             let message = match target {
                 Target::All => "not sent: no connection is open".to_string(),
                 Target::One(conn) => format!("not sent: connection {conn} is not open"),
+                Target::Addr(_) | Target::LastSender => {
+                    "not sent: sending to an address is for UDP sockets".to_string()
+                }
             };
             self.error(session, message);
             return;

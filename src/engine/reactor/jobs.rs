@@ -12,11 +12,21 @@ use crossbeam_channel::TryRecvError;
 
 use super::{Deadline, Inbox, Reactor};
 use crate::engine::capture::{self, CaptureDone};
-use crate::engine::command::Target;
+use crate::engine::command::{DatagramPacing, Target};
 use crate::engine::event::{EventKind, RepeatEnd, TransferOutcome};
 use crate::engine::ids::{SessionId, TransferId};
 use crate::engine::repeat::Repeat;
-use crate::engine::transfer::{self, FileChunk, Transfer};
+use crate::engine::transfer::{self, DatagramSchedule, FileChunk, Transfer};
+use crate::engine::udp;
+
+/// How a file goes out of a UDP session when the owner does not say: 1,024-byte datagrams,
+/// as fast as the socket takes them.
+pub const DEFAULT_PACING: DatagramPacing = DatagramPacing {
+    size: 1024,
+    per_second: 0,
+};
+/// Datagrams a UDP transfer sends per loop turn at most, so other sockets get their turn.
+const DATAGRAMS_PER_PUMP: usize = 1024;
 
 use super::session::Session;
 
@@ -32,9 +42,15 @@ impl Reactor {
         count: Option<u64>,
     ) {
         self.end_repeat(session, RepeatEnd::Stopped);
-        if self.sendable_targets(session, target).is_empty() {
-            let message = "not repeating: no connection is open to send to".into();
-            self.error(session, message);
+        let no_target = if self.is_udp(session) {
+            self.udp_targets(session, target).err()
+        } else if self.sendable_targets(session, target).is_empty() {
+            Some("no connection is open to send to".into())
+        } else {
+            None
+        };
+        if let Some(reason) = no_target {
+            self.error(session, format!("not repeating: {reason}"));
             return;
         }
         if count == Some(0) || data.is_empty() {
@@ -68,6 +84,9 @@ impl Reactor {
     /// Sends the ticks due now (a bounded catch-up if the loop fell behind) and sets the
     /// timer for the next one.
     pub(super) fn run_repeat(&mut self, session: SessionId, now: Instant) {
+        if self.is_udp(session) {
+            return self.run_udp_repeat(session, now);
+        }
         let Some(repeat) = self.sessions.get(&session).and_then(|s| s.repeat.as_ref()) else {
             return;
         };
@@ -111,6 +130,34 @@ impl Reactor {
         }
     }
 
+    /// A UDP repeat sends one datagram per tick to each address of its target.
+    fn run_udp_repeat(&mut self, session: SessionId, now: Instant) {
+        let Some(repeat) = self.sessions.get(&session).and_then(|s| s.repeat.as_ref()) else {
+            return;
+        };
+        let (target, data, ticks) = (repeat.target, repeat.data.clone(), repeat.due(now));
+        let mut end = None;
+        for _ in 0..ticks {
+            if let Err(refused) = self.udp_enqueue(session, target, data.clone(), true) {
+                self.error(session, format!("repeat stopped: {}", refused.message));
+                end = Some(refused.end);
+                break;
+            }
+            if self.repeat_mut(session).is_none_or(Repeat::tick) {
+                end = Some(RepeatEnd::Done);
+                break;
+            }
+        }
+        self.flush_udp(session);
+        if let Some(end) = end {
+            self.end_repeat(session, end);
+        } else if let Some(repeat) = self.repeat_mut(session) {
+            repeat.resync(now);
+            let next = repeat.next;
+            self.timers.set(Deadline::Repeat(session), next);
+        }
+    }
+
     fn repeat_mut(&mut self, session: SessionId) -> Option<&mut Repeat> {
         self.sessions.get_mut(&session)?.repeat.as_mut()
     }
@@ -123,12 +170,37 @@ impl Reactor {
         target: Target,
         path: PathBuf,
         id: TransferId,
+        pacing: Option<DatagramPacing>,
     ) {
-        if self.sendable_targets(session, target).is_empty() {
-            let reason = "no connection is open to send to".into();
-            self.transfer_not_started(session, id, path, reason);
-            return;
-        }
+        let datagrams = if self.is_udp(session) {
+            let pacing = pacing.unwrap_or(DEFAULT_PACING);
+            let checked = self.udp_targets(session, target).and_then(|addrs| {
+                match addrs.iter().find(|&&to| pacing.size > udp::max_payload(to)) {
+                    _ if pacing.size == 0 => {
+                        Err("the datagram size must be at least 1 byte".into())
+                    }
+                    Some(&to) => Err(format!(
+                        "datagrams of {} bytes are more than UDP carries to {to} (at most {} \
+                         bytes)",
+                        udp::group_thousands(pacing.size),
+                        udp::group_thousands(udp::max_payload(to))
+                    )),
+                    None => Ok(()),
+                }
+            });
+            if let Err(reason) = checked {
+                self.transfer_not_started(session, id, path, reason);
+                return;
+            }
+            Some(DatagramSchedule::new(pacing, Instant::now()))
+        } else {
+            if self.sendable_targets(session, target).is_empty() {
+                let reason = "no connection is open to send to".into();
+                self.transfer_not_started(session, id, path, reason);
+                return;
+            }
+            None
+        };
         let waker = self.waker.clone();
         let chunks = match transfer::start_reader(path.clone(), move || {
             let _ = waker.wake();
@@ -147,6 +219,7 @@ impl Reactor {
             path,
             chunks,
             sent: Default::default(),
+            datagrams,
         };
         self.transfers.insert(id, transfer);
     }
@@ -218,8 +291,16 @@ impl Reactor {
     /// True when a file chunk is waiting and its targets have room: a flush may have just
     /// drained the queues, and the reader thread will not wake us again while it is blocked.
     pub(super) fn transfer_can_move(&self) -> bool {
-        self.transfers.values().any(|t| {
-            !t.chunks.is_empty() && self.has_room(&self.sendable_targets(t.session, t.target))
+        let now = Instant::now();
+        self.transfers.values().any(|t| match &t.datagrams {
+            None => {
+                !t.chunks.is_empty() && self.has_room(&self.sendable_targets(t.session, t.target))
+            }
+            Some(schedule) => {
+                (schedule.has_datagram() || !t.chunks.is_empty())
+                    && schedule.allowance(now).0 > 0
+                    && self.udp_queued_bytes(t.session) < transfer::FILE_QUEUE_LOW
+            }
         })
     }
 
@@ -235,6 +316,9 @@ impl Reactor {
         let Some(transfer) = self.transfers.get(&id) else {
             return;
         };
+        if transfer.datagrams.is_some() {
+            return self.pump_udp_transfer(id);
+        }
         let (session, chunks, sent) = (
             transfer.session,
             transfer.chunks.clone(),
@@ -284,6 +368,80 @@ impl Reactor {
             };
             self.end_transfer(session, id, outcome);
             return;
+        }
+    }
+
+    /// Cuts the file into datagrams and sends as many as its rate, the socket and the
+    /// turn allow; a timer wakes the loop for the next one when the rate holds it back.
+    fn pump_udp_transfer(&mut self, id: TransferId) {
+        let now = Instant::now();
+        for _ in 0..DATAGRAMS_PER_PUMP {
+            let Some(session) = self.transfers.get(&id).map(|t| t.session) else {
+                return;
+            };
+            let socket_full = self.udp_queued_bytes(session) >= transfer::FILE_QUEUE_LOW;
+            let Some(transfer) = self.transfers.get_mut(&id) else {
+                return;
+            };
+            let (session, target, sent) =
+                (transfer.session, transfer.target, transfer.sent.clone());
+            let Some(schedule) = transfer.datagrams.as_mut() else {
+                return;
+            };
+            if !schedule.has_datagram() && !schedule.file_done {
+                let outcome = match transfer.chunks.try_recv() {
+                    Ok(FileChunk::Opened { size }) => {
+                        let path = transfer.path.clone();
+                        let started = EventKind::TransferStarted {
+                            transfer: id,
+                            path,
+                            size,
+                            sent,
+                        };
+                        self.sink.emit(session, started);
+                        continue;
+                    }
+                    Ok(FileChunk::Data { bytes, last }) => {
+                        schedule.refill(&bytes);
+                        schedule.file_done = last;
+                        continue;
+                    }
+                    Ok(FileChunk::End) => {
+                        schedule.file_done = true;
+                        continue;
+                    }
+                    Ok(FileChunk::Failed(error)) => TransferOutcome::Failed(error),
+                    // The reader wakes the loop with the next chunk.
+                    Err(TryRecvError::Empty) => return,
+                    Err(TryRecvError::Disconnected) => {
+                        TransferOutcome::Failed("the file reader stopped".into())
+                    }
+                };
+                return self.end_transfer(session, id, outcome);
+            }
+            if !schedule.has_datagram() {
+                return self.end_transfer(session, id, TransferOutcome::Completed);
+            }
+            let (allowed, due) = schedule.allowance(now);
+            if allowed == 0 {
+                if let Some(due) = due {
+                    self.timers.set(Deadline::Transfer(id), due);
+                }
+                return;
+            }
+            if socket_full {
+                // The socket is full; its writable event flushes, then this goes on.
+                return;
+            }
+            let datagram: Arc<[u8]> = schedule.take_datagram().into();
+            schedule.datagrams_sent += 1;
+            let len = datagram.len() as u64;
+            if let Err(refused) = self.udp_enqueue(session, target, datagram, false) {
+                let outcome = TransferOutcome::Failed(refused.message);
+                return self.end_transfer(session, id, outcome);
+            }
+            sent.fetch_add(len, Ordering::Relaxed);
+            self.flush_udp(session);
         }
     }
 

@@ -17,6 +17,7 @@ mod registry;
 mod resolve;
 mod server;
 mod session;
+mod udp;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -80,6 +81,10 @@ enum Deadline {
     Repeat(SessionId),
     /// A graceful close has waited long enough for its queue to drain.
     Linger(Token),
+    /// Time to read a UDP session's kernel drop count.
+    UdpStats(SessionId),
+    /// A paced file transfer over UDP may send its next datagrams.
+    Transfer(TransferId),
 }
 
 pub(crate) struct Reactor {
@@ -110,6 +115,10 @@ pub(crate) struct Reactor {
     leavers: Vec<(SessionId, Token)>,
     /// A read was put off because a capture file is behind; retry soon.
     reads_blocked: bool,
+    /// UDP sessions that may have more datagrams to read, visited each turn.
+    udp_read_list: Vec<SessionId>,
+    /// One datagram's receive buffer.
+    udp_scratch: Vec<u8>,
 }
 
 impl Reactor {
@@ -141,6 +150,8 @@ impl Reactor {
             relays: HashMap::new(),
             leavers: Vec::new(),
             reads_blocked: false,
+            udp_read_list: Vec::new(),
+            udp_scratch: Vec::new(),
         }
     }
 
@@ -168,6 +179,7 @@ impl Reactor {
             self.sink.retry_overflow();
             self.report_all_missed();
             self.read_ready();
+            self.read_udp_ready();
             self.deliver_relays();
             self.fire_timers();
             self.pump_transfers();
@@ -189,6 +201,14 @@ impl Reactor {
                 }
                 if readiness.is_writable() || readiness.is_error() {
                     self.mark_flush(token);
+                }
+            }
+            Some(Owner::Udp(session)) => {
+                if readiness.is_readable() || readiness.is_error() {
+                    self.mark_udp_readable(session);
+                }
+                if readiness.is_writable() {
+                    self.flush_udp(session);
                 }
             }
             // The waker, or a socket closed since the poll returned.
@@ -235,6 +255,8 @@ impl Reactor {
             .iter()
             .any(|t| self.conns.get(t).is_some_and(|c| c.framer.is_some()));
         let can_read = !self.read_list.is_empty() && (!self.sink.congested() || chat_can_read);
+        // UDP reads on while the owner is behind: the kernel would drop what waits.
+        let can_read = can_read || !self.udp_read_list.is_empty();
         if can_read && !self.reads_blocked {
             consider(Duration::ZERO);
         } else if self.sink.congested() || self.reads_blocked {
@@ -257,6 +279,8 @@ impl Reactor {
                 Deadline::ConnectTimeout(session) => self.connect_timed_out(session, now),
                 Deadline::Repeat(session) => self.run_repeat(session, now),
                 Deadline::Linger(token) => self.linger_expired(token),
+                Deadline::UdpStats(session) => self.read_udp_stats(session),
+                Deadline::Transfer(_) => {} // `pump_transfers` runs right after.
             }
         }
     }
@@ -273,6 +297,21 @@ impl Reactor {
                 addr,
                 timeout,
             } => self.connect(session, &addr, timeout),
+            Command::OpenUdp {
+                session,
+                bind,
+                connect,
+                options,
+            } => self.open_udp(session, &bind, connect.as_deref(), options),
+            Command::SetUdpOptions { session, options } => self.set_udp_options(session, options),
+            Command::JoinGroup {
+                session,
+                membership,
+            } => self.change_membership(session, membership, true),
+            Command::LeaveGroup {
+                session,
+                membership,
+            } => self.change_membership(session, membership, false),
             Command::Send {
                 session,
                 target,
@@ -304,7 +343,8 @@ impl Reactor {
                 target,
                 path,
                 transfer,
-            } => self.start_transfer(session, target, path, transfer),
+                pacing,
+            } => self.start_transfer(session, target, path, transfer, pacing),
             Command::CancelTransfer { session, transfer } => {
                 self.end_transfer(session, transfer, TransferOutcome::Cancelled)
             }
@@ -332,6 +372,11 @@ impl Reactor {
         let Some(missed) = self.missed.remove(&session) else {
             return;
         };
+        if missed.datagrams > 0 {
+            let (count, bytes) = (missed.datagrams, missed.datagram_bytes);
+            self.sink
+                .emit(session, EventKind::DatagramsUnreported { count, bytes });
+        }
         if missed.lines > 0 {
             let count = missed.lines;
             self.sink

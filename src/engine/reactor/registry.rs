@@ -22,6 +22,8 @@ pub(super) enum Owner {
     Connecting(SessionId),
     /// A live connection, found in the reactor's connections by this token.
     Conn,
+    /// A UDP session's socket.
+    Udp(SessionId),
 }
 
 pub(super) struct Registry {

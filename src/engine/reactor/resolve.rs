@@ -61,6 +61,9 @@ impl Reactor {
             return;
         }
         s.resolving = false;
+        if s.udp().is_some() {
+            return self.udp_resolved(session, result);
+        }
         match (result, s.is_server()) {
             (Ok(addrs), true) => self.bind(session, addrs),
             (Ok(addrs), false) => self.try_next_address(session, addrs),

@@ -1,21 +1,24 @@
 //! A session's state on the net thread: its role (server or client) with what that role
 //! holds, the connections that sends and relays go to, and its jobs (repeat, capture).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::Token;
 
 use crate::engine::capture::Capture;
-use crate::engine::command::ServerOptions;
-use crate::engine::ids::SessionId;
+use crate::engine::command::{ServerOptions, UdpOptions};
+use crate::engine::event::{Counters, UdpStats};
+use crate::engine::ids::{ConnId, SessionId};
 use crate::engine::repeat::Repeat;
 use crate::engine::transport::{Listener, Stream};
 
 pub(super) enum Role {
     Server(ServerState),
     Client(ClientState),
+    Udp(Box<UdpState>),
 }
 
 pub(super) struct ServerState {
@@ -24,6 +27,68 @@ pub(super) struct ServerState {
     /// Accepting failed for lack of descriptors: retrying on a timer (an edge-triggered
     /// listener would not report the waiting clients again), the error already said once.
     pub accept_paused: bool,
+}
+
+/// A UDP session: one datagram socket, the addresses it has talked with, and what waits
+/// for the socket to take it.
+pub(super) struct UdpState {
+    pub socket: Option<(Token, mio::net::UdpSocket)>,
+    /// The socket's own address (sockname), once open.
+    pub local: Option<SocketAddr>,
+    /// Where to bind once a name lookup of the connect address answers.
+    pub bind: Option<SocketAddr>,
+    /// A UDP client's one peer.
+    pub connected: Option<SocketAddr>,
+    pub options: UdpOptions,
+    pub peers: HashMap<SocketAddr, Peer>,
+    /// Peers by id, in the order they came: `Target::All` and `Target::One` use it.
+    pub peer_order: BTreeMap<ConnId, SocketAddr>,
+    pub last_sender: Option<SocketAddr>,
+    /// Every datagram of the socket, including those of peers the table had no room for.
+    pub totals: Arc<Counters>,
+    pub stats: Arc<UdpStats>,
+    pub queue: VecDeque<Outgoing>,
+    pub queued_bytes: usize,
+    /// The kernel may hold more datagrams (edge-triggered readiness not yet drained).
+    pub read_pending: bool,
+    pub in_read_list: bool,
+    /// The peers table was full once and said so.
+    pub peers_full_reported: bool,
+}
+
+impl UdpState {
+    pub fn new(options: UdpOptions) -> Self {
+        UdpState {
+            socket: None,
+            local: None,
+            bind: None,
+            connected: None,
+            options,
+            peers: HashMap::new(),
+            peer_order: BTreeMap::new(),
+            last_sender: None,
+            totals: Arc::default(),
+            stats: Arc::default(),
+            queue: VecDeque::new(),
+            queued_bytes: 0,
+            read_pending: false,
+            in_read_list: false,
+            peers_full_reported: false,
+        }
+    }
+}
+
+pub(super) struct Peer {
+    pub id: ConnId,
+    pub counters: Arc<Counters>,
+}
+
+/// A datagram waiting for the socket to take it.
+pub(super) struct Outgoing {
+    pub to: SocketAddr,
+    pub data: Arc<[u8]>,
+    /// Reported in `DatagramsSent` (file datagrams only count).
+    pub report: bool,
 }
 
 pub(super) struct ClientState {
@@ -74,14 +139,28 @@ impl Session {
     pub fn server_mut(&mut self) -> Option<&mut ServerState> {
         match &mut self.role {
             Role::Server(server) => Some(server),
-            Role::Client(_) => None,
+            _ => None,
         }
     }
 
     pub fn client_mut(&mut self) -> Option<&mut ClientState> {
         match &mut self.role {
             Role::Client(client) => Some(client),
-            Role::Server(_) => None,
+            _ => None,
+        }
+    }
+
+    pub fn udp(&self) -> Option<&UdpState> {
+        match &self.role {
+            Role::Udp(udp) => Some(udp),
+            _ => None,
+        }
+    }
+
+    pub fn udp_mut(&mut self) -> Option<&mut UdpState> {
+        match &mut self.role {
+            Role::Udp(udp) => Some(udp),
+            _ => None,
         }
     }
 
@@ -94,6 +173,8 @@ impl Session {
 #[derive(Default)]
 pub(super) struct Missed {
     pub lines: u64,
+    pub datagrams: u64,
+    pub datagram_bytes: u64,
     pub sends: u64,
     pub send_bytes: u64,
 }
