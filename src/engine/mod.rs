@@ -13,7 +13,8 @@
 //!   (the schedule), `transfer` (a file reader thread), `capture` (a file writer thread).
 //! - Transports: `transport` (the [`Stream`](transport::Stream) and
 //!   [`Listener`](transport::Listener) traits the reactor works with) and `tcp` (TCP's
-//!   implementation and how its sockets are made).
+//!   implementation and how its sockets are made); `udp` (datagram sockets, options,
+//!   memberships, limits) and [`interfaces`] (this machine's interfaces).
 //!
 //! # Adding a transport
 //! A stream transport (TLS, Unix sockets) is a new file beside `tcp.rs` that implements
@@ -22,9 +23,9 @@
 //! The reactor then serves it unchanged: `reactor/server.rs` and `reactor/client.rs` call
 //! the transport's `listen`/`connect` (chosen by the session's options), and everything
 //! after that (`adopt`, reading and delivery, send queues, counters, capture, repeat,
-//! file transfers, chat, closing with one `Closed` each) goes through the traits. A
-//! datagram transport (UDP) keeps the session, event, timer, capture and job machinery
-//! and adds its own readiness handler and `Owner` kind in `reactor/registry.rs`, since a
+//! file transfers, chat, closing with one `Closed` each) goes through the traits. UDP, a
+//! datagram transport, keeps the session, event, timer, capture and job machinery and has
+//! its own `Role::Udp`, `Owner::Udp` and readiness handler (`reactor/udp.rs`), since a
 //! datagram socket has peers rather than connections.
 
 mod addr;
