@@ -412,3 +412,122 @@ fn stop_closes_the_socket_and_reports_stopped() {
     // The port is free again.
     UdpSocket::bind(local).expect("the stopped session's port can be bound again");
 }
+
+#[test]
+fn a_source_specific_join_hears_only_that_source() {
+    let engine = engine();
+    let group: IpAddr = "232.1.2.3".parse().unwrap();
+    let (session, local) = open_udp(&engine, "232.1.2.3:0", None, UdpOptions::default());
+    let from_other = Membership {
+        group,
+        interface: "127.0.0.1".into(),
+        source: Some("127.0.0.2".parse().unwrap()),
+    };
+    engine.execute(Command::JoinGroup {
+        session,
+        membership: from_other.clone(),
+    });
+    wait_for(&engine, |e| match &e.kind {
+        EventKind::Joined { .. } => Some(()),
+        EventKind::Error { message } => panic!("join failed: {message}"),
+        _ => None,
+    });
+    let sender = multicast_sender();
+    let to = SocketAddr::new(group, local.port());
+    sender.send_to(b"not-for-you", &to.into()).unwrap();
+    let from_us = Membership {
+        source: Some("127.0.0.1".parse().unwrap()),
+        ..from_other
+    };
+    engine.execute(Command::JoinGroup {
+        session,
+        membership: from_us,
+    });
+    wait_for(&engine, |e| match &e.kind {
+        EventKind::Joined { .. } => Some(()),
+        EventKind::Error { message } => panic!("join failed: {message}"),
+        _ => None,
+    });
+    sender.send_to(b"for-you", &to.into()).unwrap();
+    let got = received_datagrams(&engine, session, 1);
+    assert_eq!(
+        &got[0].data[..],
+        b"for-you",
+        "the datagram sent while only 127.0.0.2 was allowed did not arrive"
+    );
+}
+
+/// A socket that sends multicast out of loopback and hears its own.
+fn multicast_sender() -> socket2::Socket {
+    let sender = socket2::Socket::new(
+        socket2::Domain::IPV4,
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )
+    .unwrap();
+    sender
+        .set_multicast_if_v4(&"127.0.0.1".parse().unwrap())
+        .unwrap();
+    sender.set_multicast_loop_v4(true).unwrap();
+    sender
+}
+
+#[test]
+fn datagrams_go_on_being_read_and_counted_while_the_owner_is_behind() {
+    let engine = engine();
+    let (session, local) = open_udp(&engine, "127.0.0.1:0", None, UdpOptions::default());
+    let (totals, stats) = {
+        // Re-open to capture the counters: the first UdpOpened was taken by `open_udp`.
+        engine.execute(Command::OpenUdp {
+            session,
+            bind: local.to_string(),
+            connect: None,
+            options: UdpOptions::default(),
+        });
+        wait_for(&engine, |e| match &e.kind {
+            EventKind::UdpOpened { totals, stats, .. } => Some((totals.clone(), stats.clone())),
+            EventKind::UdpFailed { error } => panic!("reopen failed: {error}"),
+            _ => None,
+        })
+    };
+    // The owner reads nothing while 4,000 datagrams come one by one, so each is read in
+    // a turn of its own: far more events than the channel holds.
+    let sender = udp_peer();
+    const SENT: u64 = 4_000;
+    for i in 0..SENT {
+        sender.send_to(&i.to_be_bytes(), local).unwrap();
+        std::thread::sleep(Duration::from_micros(20));
+    }
+    wait_until(|| totals.messages_in() + stats.kernel_drops().unwrap_or(0) >= SENT);
+    let (mut reported, mut unreported) = (0u64, 0u64);
+    let deadline = Instant::now() + WAIT;
+    while reported + unreported < totals.messages_in() && Instant::now() < deadline {
+        let Ok(event) = engine.events().recv_timeout(Duration::from_millis(200)) else {
+            continue;
+        };
+        match event.kind {
+            EventKind::DatagramsReceived { datagrams } => reported += datagrams.len() as u64,
+            EventKind::DatagramsUnreported { count, bytes } => {
+                assert_eq!(bytes, count * 8);
+                unreported += count;
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        unreported > 0,
+        "the channel filled, so some were not reported"
+    );
+    assert_eq!(
+        reported + unreported,
+        totals.messages_in(),
+        "every datagram read is either shown or counted as not shown"
+    );
+    assert_eq!(totals.bytes_in(), totals.messages_in() * 8);
+    let dropped = stats.kernel_drops().unwrap_or(0);
+    assert_eq!(
+        totals.messages_in() + dropped,
+        SENT,
+        "what was sent was read or dropped by the kernel, and the kernel said so"
+    );
+}
