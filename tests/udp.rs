@@ -531,3 +531,37 @@ fn datagrams_go_on_being_read_and_counted_while_the_owner_is_behind() {
         "what was sent was read or dropped by the kernel, and the kernel said so"
     );
 }
+
+#[test]
+fn an_ipv4_socket_refuses_an_ipv6_address_with_what_to_do() {
+    let engine = engine();
+    let (session, _) = open_udp(&engine, "127.0.0.1:0", None, UdpOptions::default());
+    engine.send(session, Target::Addr("[::1]:9".parse().unwrap()), b"x");
+    let error = next_error(&engine, session);
+    assert!(error.contains("bind to [::]"), "{error}");
+}
+
+#[test]
+fn a_dual_stack_socket_lists_ipv4_peers_as_ipv4_and_answers_them() {
+    let engine = engine();
+    let (session, local) = open_udp(&engine, "[::]:0", None, UdpOptions::default());
+    let peer = udp_peer();
+    let to = SocketAddr::new("127.0.0.1".parse().unwrap(), local.port());
+    peer.send_to(b"v4 to v6", to).unwrap();
+    let got = received_datagrams(&engine, session, 1);
+    assert_eq!(
+        got[0].addr,
+        peer.local_addr().unwrap(),
+        "not ::ffff:127.0.0.1"
+    );
+    engine.send(session, Target::LastSender, b"back");
+    assert_eq!(recv(&peer).0, b"back");
+    let v6 = UdpSocket::bind("[::1]:0").unwrap();
+    v6.set_read_timeout(Some(WAIT)).unwrap();
+    v6.send_to(b"v6", SocketAddr::new("::1".parse().unwrap(), local.port()))
+        .unwrap();
+    let got = received_datagrams(&engine, session, 1);
+    assert_eq!(got[0].addr, v6.local_addr().unwrap());
+    engine.send(session, Target::LastSender, b"six");
+    assert_eq!(recv(&v6).0, b"six");
+}

@@ -365,6 +365,8 @@ impl Reactor {
             let connected = udp.connected;
             match socket.recv_from(&mut buffer) {
                 Ok((n, from)) => {
+                    // An IPv6 socket hears IPv4 peers at mapped addresses: list them as IPv4.
+                    let from = SocketAddr::new(from.ip().to_canonical(), from.port());
                     let truncated = n >= buffer.len();
                     let data = &buffer[..n];
                     if let Some(datagram) = self.received(session, from, data, truncated, now_ms) {
@@ -507,6 +509,23 @@ impl Reactor {
                 message,
                 end: RepeatEnd::NoConnection,
             })?;
+        let local = self
+            .sessions
+            .get(&session)
+            .and_then(|s| s.udp())
+            .and_then(|udp| udp.local);
+        if let Some(local) = local
+            && local.is_ipv4()
+            && let Some(to) = addrs.iter().find(|to| to.is_ipv6())
+        {
+            return Err(Refused {
+                message: format!(
+                    "{to} is an IPv6 address and this socket is IPv4 (bound to {local}); bind \
+                     to [::] to reach both"
+                ),
+                end: RepeatEnd::Stopped,
+            });
+        }
         if let Some(&to) = addrs.iter().find(|&&to| data.len() > udp::max_payload(to)) {
             return Err(Refused {
                 message: format!(
