@@ -565,3 +565,45 @@ fn a_dual_stack_socket_lists_ipv4_peers_as_ipv4_and_answers_them() {
     engine.send(session, Target::LastSender, b"six");
     assert_eq!(recv(&v6).0, b"six");
 }
+
+/// IPv6 multicast delivery needs a real link (see tests in a private namespace), but the
+/// kernel takes and checks memberships on loopback: a malformed request would be refused.
+#[test]
+fn ipv6_source_specific_memberships_are_taken_and_checked_by_the_kernel() {
+    let engine = engine();
+    let (session, _) = open_udp(&engine, "[::]:0", None, UdpOptions::default());
+    let membership = Membership {
+        group: "ff35::1234".parse().unwrap(),
+        interface: "lo".into(),
+        source: Some("::1".parse().unwrap()),
+    };
+    let outcome = |engine: &socklab::engine::Engine| {
+        wait_for(engine, |e| match &e.kind {
+            EventKind::Joined { .. } => Some("joined".to_string()),
+            EventKind::Left { .. } => Some("left".to_string()),
+            EventKind::Error { message } => Some(message.clone()),
+            _ => None,
+        })
+    };
+    let join = || Command::JoinGroup {
+        session,
+        membership: membership.clone(),
+    };
+    let leave = || Command::LeaveGroup {
+        session,
+        membership: membership.clone(),
+    };
+    engine.execute(join());
+    assert_eq!(outcome(&engine), "joined");
+    engine.execute(join());
+    let again = outcome(&engine);
+    assert!(
+        again.contains("cannot join") && again.contains("already a member"),
+        "{again}"
+    );
+    engine.execute(leave());
+    assert_eq!(outcome(&engine), "left");
+    engine.execute(leave());
+    let not_member = outcome(&engine);
+    assert!(not_member.contains("not a member there"), "{not_member}");
+}

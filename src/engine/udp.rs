@@ -115,7 +115,7 @@ fn choose_interface(typed: &str) -> Result<ChosenInterface, String> {
 /// Joins (`join: true`) or leaves a group, with the reason in words when the kernel refuses.
 pub(crate) fn membership(socket: &UdpSocket, m: &Membership, join: bool) -> Result<(), String> {
     let verb = if join { "join" } else { "leave" };
-    let fail = |e: io::Error| format!("cannot {verb} {m}: {}", describe_membership_error(&e));
+    let fail = |e: io::Error| format!("cannot {verb} {m}: {}", describe_membership_error(&e, join));
     if !m.group.is_multicast() {
         return Err(format!(
             "cannot {verb} {}: not a multicast address (IPv4 groups are 224.0.0.0 to \
@@ -152,10 +152,17 @@ pub(crate) fn membership(socket: &UdpSocket, m: &Membership, join: bool) -> Resu
             )),
         },
         (IpAddr::V6(group), SocketAddr::V6(_)) => {
-            if m.source.is_some() {
-                return Err(format!(
-                    "cannot {verb} {m}: source-specific groups are IPv4 only for now"
-                ));
+            match m.source {
+                None => {}
+                Some(IpAddr::V6(source)) => {
+                    return source_group_v6(socket, group, source, chosen.index, join)
+                        .map_err(fail);
+                }
+                Some(IpAddr::V4(_)) => {
+                    return Err(format!(
+                        "cannot {verb} {m}: the source must be IPv6 like the group"
+                    ));
+                }
             }
             if join {
                 sock.join_multicast_v6(&group, chosen.index).map_err(fail)
@@ -174,11 +181,80 @@ pub(crate) fn membership(socket: &UdpSocket, m: &Membership, join: bool) -> Resu
     }
 }
 
-fn describe_membership_error(error: &io::Error) -> String {
+/// A source-specific IPv6 membership (MCAST_JOIN_SOURCE_GROUP), which socket2 does not
+/// offer.
+#[cfg(target_os = "linux")]
+fn source_group_v6(
+    socket: &UdpSocket,
+    group: std::net::Ipv6Addr,
+    source: std::net::Ipv6Addr,
+    interface: u32,
+    join: bool,
+) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    fn storage(ip: std::net::Ipv6Addr) -> libc::sockaddr_storage {
+        // SAFETY: all-zero is a valid sockaddr_storage, and it is large and aligned enough
+        // to be viewed as the sockaddr_in6 written into it.
+        unsafe {
+            let mut storage: libc::sockaddr_storage = std::mem::zeroed();
+            let v6 =
+                &mut *(&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in6>();
+            v6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            v6.sin6_addr.s6_addr = ip.octets();
+            storage
+        }
+    }
+    let request = libc::group_source_req {
+        gsr_interface: interface,
+        gsr_group: storage(group),
+        gsr_source: storage(source),
+    };
+    let option = if join {
+        libc::MCAST_JOIN_SOURCE_GROUP
+    } else {
+        libc::MCAST_LEAVE_SOURCE_GROUP
+    };
+    // SAFETY: the option value is the request above, with its exact size.
+    let result = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IPV6,
+            option,
+            (&request as *const libc::group_source_req).cast(),
+            std::mem::size_of::<libc::group_source_req>() as libc::socklen_t,
+        )
+    };
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn source_group_v6(
+    _socket: &UdpSocket,
+    _group: std::net::Ipv6Addr,
+    _source: std::net::Ipv6Addr,
+    _interface: u32,
+    _join: bool,
+) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "source-specific IPv6 groups are supported on Linux only",
+    ))
+}
+
+fn describe_membership_error(error: &io::Error, join: bool) -> String {
     match error.raw_os_error() {
         Some(libc_codes::EADDRINUSE) => "already a member".into(),
-        Some(libc_codes::EADDRNOTAVAIL) => {
-            "not a member there (or that interface has no such address)".into()
+        // Linux also says this for a source-specific join made twice.
+        Some(libc_codes::EADDRNOTAVAIL) if join => {
+            "already a member, or that interface has no such address".into()
+        }
+        // Linux answers EINVAL to leaving a source-specific group it is not in.
+        Some(libc_codes::EADDRNOTAVAIL | libc_codes::EINVAL) if !join => {
+            "not a member there".into()
         }
         Some(libc_codes::ENODEV) => "no such interface".into(),
         Some(libc_codes::ENETUNREACH) | Some(libc_codes::ENETDOWN) => {
@@ -272,7 +348,8 @@ fn drops_for_inode(table: &str, inode: &str) -> Option<u64> {
 #[cfg(unix)]
 mod libc_codes {
     pub use libc::{
-        EACCES, EADDRINUSE, EADDRNOTAVAIL, ECONNREFUSED, EMSGSIZE, ENETDOWN, ENETUNREACH, ENODEV,
+        EACCES, EADDRINUSE, EADDRNOTAVAIL, ECONNREFUSED, EINVAL, EMSGSIZE, ENETDOWN, ENETUNREACH,
+        ENODEV,
     };
 }
 
@@ -280,6 +357,7 @@ mod libc_codes {
 #[cfg(windows)]
 mod libc_codes {
     pub const EACCES: i32 = 10013;
+    pub const EINVAL: i32 = 10022;
     pub const ENODEV: i32 = -1;
     pub const EMSGSIZE: i32 = 10040;
     pub const EADDRINUSE: i32 = 10048;
