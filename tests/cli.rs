@@ -405,15 +405,34 @@ fn a_capture_that_cannot_be_written_is_reported_and_the_server_serves_on() {
 }
 
 #[test]
-fn help_documents_both_commands_and_the_output_format() {
+fn help_documents_the_commands_and_the_output_format() {
     let (status, out, _) = run(&["--help"]);
     assert!(status.success());
-    for needle in ["server", "client", "listening ADDR", "--chat"] {
+    for needle in [
+        "server",
+        "client",
+        "udp",
+        "listening ADDR",
+        "bound LOCAL",
+        "received PEER N bytes",
+        "--chat",
+    ] {
         assert!(out.contains(needle), "help lacks {needle}: {out}");
     }
     let (status, out, _) = run(&["server", "--help"]);
     assert!(status.success());
     assert!(out.contains("127.0.0.1:9999"), "{out}");
+    let (status, out, _) = run(&["udp", "--help"]);
+    assert!(status.success());
+    for needle in [
+        "--to",
+        "--join <GROUP[@IFACE]>",
+        "--broadcast",
+        "--ttl",
+        "--no-loop",
+    ] {
+        assert!(out.contains(needle), "udp help lacks {needle}: {out}");
+    }
 }
 
 // ---- socklab udp
@@ -635,16 +654,21 @@ fn udp_sends_to_a_broadcast_address_only_with_broadcast() {
 }
 
 #[test]
-fn udp_captures_every_received_datagram_to_a_file() {
+fn udp_captures_every_received_datagram_to_a_file_and_quits_on_stdin_quit() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("in.bin");
-    let udp = start_udp(&["127.0.0.1:0", "--capture", path.to_str().unwrap()]);
+    let mut udp = start_udp(&["127.0.0.1:0", "--capture", path.to_str().unwrap()]);
     let peer = udp_peer();
     peer.send_to(b"abc", udp.addr).unwrap();
     peer.send_to(b"\0def\n", udp.addr).unwrap();
     wait_for_file_len(&path, 8);
     assert_eq!(std::fs::read(&path).unwrap(), b"abc\0def\n");
-    udp.stop();
+    udp.type_line(b"quit\n");
+    line_with(&udp.lines, " stopped");
+    assert!(
+        udp.process.wait_bounded().success(),
+        "quit on stdin ends it cleanly"
+    );
 }
 
 #[test]

@@ -38,7 +38,8 @@ SERVER OUTPUT
     stopped
     error MESSAGE
 
-UDP OUTPUT (socklab udp)
+UDP OUTPUT
+  `socklab udp`, the same way; one line per datagram.
     bound LOCAL
     joined GROUP [from SOURCE] [on IFACE]
     received PEER N bytes \"ESCAPED DATA\"
