@@ -405,13 +405,297 @@ fn a_capture_that_cannot_be_written_is_reported_and_the_server_serves_on() {
 }
 
 #[test]
-fn help_documents_both_commands_and_the_output_format() {
+fn help_documents_the_commands_and_the_output_format() {
     let (status, out, _) = run(&["--help"]);
     assert!(status.success());
-    for needle in ["server", "client", "listening ADDR", "--chat"] {
+    for needle in [
+        "server",
+        "client",
+        "udp",
+        "listening ADDR",
+        "bound LOCAL",
+        "received PEER N bytes",
+        "--chat",
+    ] {
         assert!(out.contains(needle), "help lacks {needle}: {out}");
     }
     let (status, out, _) = run(&["server", "--help"]);
     assert!(status.success());
     assert!(out.contains("127.0.0.1:9999"), "{out}");
+    let (status, out, _) = run(&["udp", "--help"]);
+    assert!(status.success());
+    for needle in [
+        "--to",
+        "--join <GROUP[@IFACE]>",
+        "--broadcast",
+        "--ttl",
+        "--no-loop",
+    ] {
+        assert!(out.contains(needle), "udp help lacks {needle}: {out}");
+    }
+}
+
+// ---- socklab udp
+
+/// A running `socklab udp`, with its stdout lines and the address it announced.
+struct Udp {
+    process: Running,
+    lines: Receiver<String>,
+    addr: SocketAddr,
+}
+
+impl Udp {
+    fn type_line(&mut self, line: &[u8]) {
+        let stdin = self.process.child.stdin.as_mut().unwrap();
+        stdin.write_all(line).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// SIGTERM, then the clean end: `stopped` and exit code 0.
+    fn stop(mut self) {
+        send_sigterm(&self.process.child);
+        line_with(&self.lines, " stopped");
+        let status = self.process.wait_bounded();
+        assert!(status.success(), "SIGTERM ends it cleanly: {status:?}");
+    }
+}
+
+fn start_udp(args: &[&str]) -> Udp {
+    let mut all = vec!["udp"];
+    all.extend_from_slice(args);
+    let mut process = Running::spawn(
+        socklab(&all)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
+    let lines = stdout_lines(process.child.stdout.take().unwrap());
+    let mut first = next_line(&lines);
+    if first.contains(" capturing to ") {
+        first = next_line(&lines);
+    }
+    let addr = first
+        .split_once(" bound ")
+        .unwrap_or_else(|| panic!("the address is announced first: {first:?}"))
+        .1
+        .trim()
+        .parse()
+        .unwrap();
+    Udp {
+        process,
+        lines,
+        addr,
+    }
+}
+
+fn recv_datagram(socket: &std::net::UdpSocket) -> (Vec<u8>, SocketAddr) {
+    let mut buffer = [0; 2048];
+    let (len, from) = socket
+        .recv_from(&mut buffer)
+        .expect("a datagram within the wait");
+    (buffer[..len].to_vec(), from)
+}
+
+#[test]
+fn udp_prints_each_datagram_with_its_source_and_replies_to_the_last_sender() {
+    let mut udp = start_udp(&["127.0.0.1:0"]);
+    assert_eq!(udp.addr.ip(), std::net::Ipv4Addr::LOCALHOST);
+    // Nobody has sent yet: the engine's reason is printed and the command goes on.
+    udp.type_line(b"too early\n");
+    let refused = line_with(&udp.lines, " error ");
+    assert!(
+        refused.ends_with(
+            " error not sent: no datagram has arrived yet, so there is no sender to reply to\n"
+        ),
+        "{refused:?}"
+    );
+    let (a, b) = (udp_peer(), udp_peer());
+    a.send_to(b"hello\n", udp.addr).unwrap();
+    let line = line_with(&udp.lines, " received ");
+    let a_addr = a.local_addr().unwrap();
+    assert!(
+        line.ends_with(&format!(" received {a_addr} 6 bytes \"hello\\n\"\n")),
+        "{line:?}"
+    );
+    b.send_to(b"\0\xff\\", udp.addr).unwrap();
+    let line = line_with(&udp.lines, " received ");
+    let b_addr = b.local_addr().unwrap();
+    assert!(
+        line.ends_with(&format!(" received {b_addr} 3 bytes \"\\0\\xff\\\\\"\n")),
+        "{line:?}"
+    );
+    // The reply goes to b, the last sender, with its newline, as one datagram.
+    udp.type_line(b"reply\n");
+    assert_eq!(recv_datagram(&b), (b"reply\n".to_vec(), udp.addr));
+    let line = line_with(&udp.lines, " sent ");
+    assert!(
+        line.ends_with(&format!(" sent {b_addr} 6 bytes \"reply\\n\"\n")),
+        "{line:?}"
+    );
+    udp.stop();
+}
+
+#[test]
+fn udp_sends_stdin_lines_to_a_name_resolved_once_and_keeps_receiving_after_stdin_ends() {
+    let peer = udp_peer();
+    let to = format!("localhost:{}", peer.local_addr().unwrap().port());
+    let mut udp = start_udp(&["--to", &to]);
+    assert_eq!(
+        udp.addr.ip(),
+        std::net::Ipv4Addr::UNSPECIFIED,
+        "by default it binds to any address of --to's family"
+    );
+    udp.type_line(b"one\ntwo");
+    // Stdin ends: the last line goes out without a newline, and the socket stays open.
+    drop(udp.process.child.stdin.take());
+    let (first, from) = recv_datagram(&peer);
+    assert_eq!(first, b"one\n");
+    assert_eq!(from.port(), udp.addr.port());
+    assert_eq!(recv_datagram(&peer).0, b"two");
+    peer.send_to(b"still here", from).unwrap();
+    let line = line_with(&udp.lines, " received ");
+    assert!(
+        line.ends_with(&format!(
+            " received {} 10 bytes \"still here\"\n",
+            peer.local_addr().unwrap()
+        )),
+        "{line:?}"
+    );
+    udp.stop();
+}
+
+#[test]
+fn udp_bad_input_or_a_port_in_use_gives_one_clear_line_and_its_exit_code() {
+    let taken = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let taken_addr = taken.local_addr().unwrap().to_string();
+    let cases: [(&[&str], i32, &str); 6] = [
+        (&["udp", &taken_addr], 1, "address already in use"),
+        (
+            &["udp", "127.0.0.1:99999"],
+            2,
+            "not a valid port: \"99999\"",
+        ),
+        (&["udp", "example.test:5000"], 2, "is not an IP address"),
+        (&["udp", "--to", "::1:9"], 2, "brackets"),
+        (&["udp", "--join", "10.1.2.3"], 2, "not a multicast address"),
+        (
+            &["udp", "0.0.0.0:0", "--join", "239.1.2.3@no-such-if0"],
+            1,
+            "\"no-such-if0\"",
+        ),
+    ];
+    for (args, code, message) in cases {
+        let (status, _, err) = run(args);
+        assert_eq!(status.code(), Some(code), "{args:?}: {err}");
+        assert!(err.contains(message), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert_eq!(
+            err.lines().filter(|l| l.starts_with("socklab:")).count(),
+            1,
+            "{err}"
+        );
+    }
+    let (status, _, err) = run(&["udp", "--ttl", "256"]);
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains("256"), "{err}");
+}
+
+#[test]
+fn udp_joins_a_group_and_prints_what_is_sent_to_it() {
+    let group: std::net::IpAddr = "239.1.2.3".parse().unwrap();
+    let sender = socket2::Socket::new(
+        socket2::Domain::IPV4,
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )
+    .unwrap();
+    sender
+        .set_multicast_if_v4(&"127.0.0.1".parse().unwrap())
+        .unwrap();
+    sender.set_multicast_loop_v4(true).unwrap();
+    sender
+        .bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
+        .unwrap();
+    let sender_addr = sender.local_addr().unwrap().as_socket().unwrap();
+    for bind in ["239.1.2.3:0", "0.0.0.0:0"] {
+        let udp = start_udp(&[bind, "--join", "239.1.2.3@127.0.0.1"]);
+        let joined = next_line(&udp.lines);
+        assert!(
+            joined.ends_with(" joined 239.1.2.3 on 127.0.0.1\n"),
+            "{bind}: {joined:?}"
+        );
+        let to = SocketAddr::new(group, udp.addr.port());
+        sender.send_to(b"to-group", &to.into()).unwrap();
+        let line = line_with(&udp.lines, " received ");
+        assert!(
+            line.ends_with(&format!(" received {sender_addr} 8 bytes \"to-group\"\n")),
+            "{bind}: {line:?}"
+        );
+        udp.stop();
+    }
+}
+
+#[test]
+fn udp_sends_to_a_broadcast_address_only_with_broadcast() {
+    let receiver = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+    receiver.set_read_timeout(Some(WAIT)).unwrap();
+    let to = format!("127.255.255.255:{}", receiver.local_addr().unwrap().port());
+
+    let mut refused = start_udp(&["--to", &to]);
+    refused.type_line(b"no\n");
+    let line = line_with(&refused.lines, " error ");
+    assert!(line.contains("turn on Broadcast"), "{line:?}");
+    refused.stop();
+
+    let mut allowed = start_udp(&["--broadcast", "--to", &to]);
+    allowed.type_line(b"yes\n");
+    assert_eq!(recv_datagram(&receiver).0, b"yes\n");
+    allowed.stop();
+}
+
+#[test]
+fn udp_captures_every_received_datagram_to_a_file_and_quits_on_stdin_quit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("in.bin");
+    let mut udp = start_udp(&["127.0.0.1:0", "--capture", path.to_str().unwrap()]);
+    let peer = udp_peer();
+    peer.send_to(b"abc", udp.addr).unwrap();
+    peer.send_to(b"\0def\n", udp.addr).unwrap();
+    wait_for_file_len(&path, 8);
+    assert_eq!(std::fs::read(&path).unwrap(), b"abc\0def\n");
+    udp.type_line(b"quit\n");
+    line_with(&udp.lines, " stopped");
+    assert!(
+        udp.process.wait_bounded().success(),
+        "quit on stdin ends it cleanly"
+    );
+}
+
+#[test]
+fn udp_talks_with_socat() {
+    if Command::new("socat").arg("-V").output().is_err() {
+        eprintln!("skipped: socat is not installed (it is the peer this test talks to)");
+        return;
+    }
+    let mut udp = start_udp(&["127.0.0.1:0"]);
+    let mut socat = Running::spawn(
+        Command::new("socat")
+            .args(["-", &format!("UDP:{}", udp.addr)])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()),
+    );
+    let socat_lines = stdout_lines(socat.child.stdout.take().unwrap());
+    let mut socat_in = socat.child.stdin.take().unwrap();
+    socat_in.write_all(b"hello from socat\n").unwrap();
+    socat_in.flush().unwrap();
+    let line = line_with(&udp.lines, " received ");
+    assert!(
+        line.ends_with(" 17 bytes \"hello from socat\\n\"\n"),
+        "{line:?}"
+    );
+    udp.type_line(b"hello socat\n");
+    assert_eq!(next_line(&socat_lines), "hello socat\n");
+    drop(socat_in);
+    udp.stop();
 }

@@ -1,6 +1,6 @@
-//! What `socklab server` prints for each engine event: one stamped line, nothing, or the
-//! end of the command. Pure (no I/O), so each line the README documents is tested here;
-//! the README's "Command line" section and `--help` describe this format.
+//! What `socklab server` and `socklab udp` print for each engine event: stamped lines,
+//! nothing, or the end of the command. Pure (no I/O), so each line the README documents is
+//! tested here; the README's "Command line" section and `--help` describe this format.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use chrono::{DateTime, Local};
 
 use super::Failure;
-use crate::engine::{ConnId, Event, EventKind};
+use crate::engine::{ConnId, Datagram, Event, EventKind};
 use crate::payload::escape_for_display;
 
 /// What the server loop does with one event.
@@ -145,6 +145,149 @@ impl ServerLog {
             .get(&conn)
             .map_or_else(|| "?".into(), |peer| peer.to_string())
     }
+}
+
+/// What the UDP loop does with one event.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum UdpStep {
+    /// Print these lines on stdout (one per datagram of a batch) and go on.
+    Print(Vec<String>),
+    /// Nothing to print; go on.
+    Quiet,
+    /// End the command with this failure.
+    Fail(Failure),
+}
+
+/// The UDP command's view of its own events: whether the socket is open, and how many
+/// answers to its setup (the options read back, then one per `--join`) are still to come.
+/// An error before they are all in is the setup's own, and ends the command.
+pub(super) struct UdpLog {
+    joins: usize,
+    opened: bool,
+    stopped: bool,
+    setup_pending: usize,
+}
+
+impl UdpLog {
+    /// A log for a socket that will join `joins` groups once open.
+    pub fn new(joins: usize) -> Self {
+        UdpLog {
+            joins,
+            opened: false,
+            stopped: false,
+            setup_pending: 0,
+        }
+    }
+
+    /// True from `bound` until `stopped`.
+    pub fn is_open(&self) -> bool {
+        self.opened && !self.stopped
+    }
+
+    /// Open, its options set and every group joined: stdin may be sent now.
+    pub fn ready(&self) -> bool {
+        self.is_open() && self.setup_pending == 0
+    }
+
+    pub fn step(&mut self, event: &Event) -> UdpStep {
+        let stamp = stamp(&event.time);
+        let text = match &event.kind {
+            EventKind::UdpOpened { local, .. } => {
+                self.opened = true;
+                self.setup_pending = 1 + self.joins;
+                format!("bound {local}")
+            }
+            EventKind::UdpFailed { error } => {
+                return UdpStep::Fail(Failure::runtime(error.clone()));
+            }
+            EventKind::UdpOptionsApplied { .. } => {
+                // What was asked took effect; the read-back adds nothing worth a line.
+                self.setup_pending = self.setup_pending.saturating_sub(1);
+                return UdpStep::Quiet;
+            }
+            EventKind::Joined { membership } => {
+                self.setup_pending = self.setup_pending.saturating_sub(1);
+                format!("joined {membership}")
+            }
+            EventKind::Left { membership } => format!("left {membership}"),
+            EventKind::Error { message } if self.opened && self.setup_pending > 0 => {
+                // An option or a group the user asked for by name could not be had.
+                return UdpStep::Fail(Failure::runtime(message.clone()));
+            }
+            EventKind::Error { message } => format!("error {message}"),
+            // Every datagram line names its address; a new peer needs no line of its own.
+            EventKind::PeerSeen(_) => return UdpStep::Quiet,
+            EventKind::DatagramsReceived { datagrams } => {
+                return UdpStep::Print(datagram_lines(&stamp, "received", datagrams));
+            }
+            EventKind::DatagramsSent { datagrams } => {
+                return UdpStep::Print(datagram_lines(&stamp, "sent", datagrams));
+            }
+            EventKind::DatagramsUnreported { count, bytes } => {
+                format!("unreported {count} datagrams ({bytes} bytes)")
+            }
+            EventKind::SendsUnreported { messages, bytes } => {
+                format!("unreported {messages} sends ({bytes} bytes)")
+            }
+            EventKind::Stopped => {
+                self.stopped = true;
+                "stopped".to_string()
+            }
+            EventKind::CaptureStarted { path } => format!("capturing to {}", path.display()),
+            EventKind::CaptureStopped {
+                path,
+                bytes,
+                error: None,
+            } => format!("capture closed {}, {bytes} bytes written", path.display()),
+            EventKind::CaptureStopped {
+                bytes,
+                error: Some(error),
+                ..
+            } => format!("error {error} ({bytes} bytes written)"),
+            EventKind::EngineFailed { error } => {
+                return UdpStep::Fail(Failure::runtime(error.clone()));
+            }
+            // TCP sessions only.
+            EventKind::Listening { .. }
+            | EventKind::ListenFailed { .. }
+            | EventKind::Connecting { .. }
+            | EventKind::ConnectFailed { .. }
+            | EventKind::Connected(_)
+            | EventKind::Received { .. }
+            | EventKind::Sent { .. }
+            | EventKind::ChatLine { .. }
+            | EventKind::LinesUnreported { .. }
+            | EventKind::SendingFinished { .. }
+            | EventKind::Closed { .. } => return UdpStep::Quiet,
+            // Repeats and transfers are started from the window only.
+            EventKind::RepeatStarted { .. }
+            | EventKind::RepeatFinished { .. }
+            | EventKind::TransferStarted { .. }
+            | EventKind::TransferFinished { .. } => return UdpStep::Quiet,
+        };
+        UdpStep::Print(vec![format!("{stamp} {text}")])
+    }
+}
+
+/// One stamped line per datagram: `TIME received 127.0.0.1:5000 5 bytes "hello"`, with
+/// `, truncated` when the datagram was cut to fit the receive buffer.
+fn datagram_lines(stamp: &str, verb: &str, datagrams: &[Datagram]) -> Vec<String> {
+    datagrams
+        .iter()
+        .map(|datagram| {
+            let cut = if datagram.truncated {
+                ", truncated"
+            } else {
+                ""
+            };
+            format!(
+                "{stamp} {verb} {} {} bytes \"{}\"{cut}",
+                datagram.addr,
+                datagram.data.len(),
+                escape_for_display(&datagram.data)
+            )
+        })
+        .collect()
 }
 
 /// `2026-11-26T14:03:05.123`, local time to the millisecond.
@@ -451,5 +594,346 @@ mod tests {
         }
         assert!(log.listening(), "none of them changes the state");
         assert_eq!(log.peer(conn(1)), PEER);
+    }
+
+    // ---- socklab udp
+
+    const UDP_LOCAL: &str = "0.0.0.0:5000";
+
+    fn datagram(addr: &str, data: &[u8]) -> Datagram {
+        Datagram {
+            peer: Some(conn(1)),
+            addr: addr.parse().unwrap(),
+            data: Arc::from(data),
+            truncated: false,
+        }
+    }
+
+    fn opened() -> EventKind {
+        EventKind::UdpOpened {
+            local: UDP_LOCAL.parse().unwrap(),
+            peer: None,
+            totals: Default::default(),
+            stats: Default::default(),
+        }
+    }
+
+    fn group(interface: &str) -> crate::engine::Membership {
+        crate::engine::Membership {
+            group: "239.1.2.3".parse().unwrap(),
+            interface: interface.into(),
+            source: None,
+        }
+    }
+
+    fn udp_lines(log: &mut UdpLog, kind: EventKind) -> Vec<String> {
+        match log.step(&event(kind)) {
+            UdpStep::Print(lines) => lines,
+            other => panic!("expected lines, got {other:?}"),
+        }
+    }
+
+    fn udp_line(log: &mut UdpLog, kind: EventKind) -> String {
+        match &udp_lines(log, kind)[..] {
+            [line] => line.clone(),
+            other => panic!("expected one line, got {other:?}"),
+        }
+    }
+
+    fn options_applied() -> EventKind {
+        EventKind::UdpOptionsApplied {
+            options: Default::default(),
+        }
+    }
+
+    /// A log whose socket is open and set up, with no groups.
+    fn ready_udp_log() -> UdpLog {
+        let mut log = UdpLog::new(0);
+        log.step(&event(opened()));
+        log.step(&event(options_applied()));
+        assert!(log.ready());
+        log
+    }
+
+    #[test]
+    fn bound_names_the_socket_and_it_is_ready_once_its_options_are_set() {
+        let mut log = UdpLog::new(0);
+        assert!(!log.is_open() && !log.ready());
+        assert_eq!(
+            udp_line(&mut log, opened()),
+            format!("{TIME} bound {UDP_LOCAL}")
+        );
+        assert!(log.is_open());
+        assert!(!log.ready(), "the options are not confirmed yet");
+        assert_eq!(log.step(&event(options_applied())), UdpStep::Quiet);
+        assert!(log.ready());
+    }
+
+    #[test]
+    fn it_is_ready_only_once_every_group_is_joined_and_says_so_for_each() {
+        let mut log = UdpLog::new(2);
+        log.step(&event(opened()));
+        log.step(&event(options_applied()));
+        assert!(!log.ready());
+        let joined = EventKind::Joined {
+            membership: group("127.0.0.1"),
+        };
+        assert_eq!(
+            udp_line(&mut log, joined),
+            format!("{TIME} joined 239.1.2.3 on 127.0.0.1")
+        );
+        assert!(!log.ready());
+        let joined = EventKind::Joined {
+            membership: crate::engine::Membership {
+                source: Some("192.0.2.9".parse().unwrap()),
+                ..group("")
+            },
+        };
+        assert_eq!(
+            udp_line(&mut log, joined),
+            format!("{TIME} joined 239.1.2.3 from 192.0.2.9")
+        );
+        assert!(log.ready());
+        let left = EventKind::Left {
+            membership: group("eth0"),
+        };
+        assert_eq!(
+            udp_line(&mut log, left),
+            format!("{TIME} left 239.1.2.3 on eth0")
+        );
+    }
+
+    #[test]
+    fn an_error_while_setting_up_ends_the_command_and_after_it_is_printed() {
+        let mut log = UdpLog::new(1);
+        log.step(&event(opened()));
+        log.step(&event(options_applied()));
+        let refused = "cannot join 239.1.2.3 on eth9: no such interface";
+        assert_eq!(
+            log.step(&event(EventKind::Error {
+                message: refused.into()
+            })),
+            UdpStep::Fail(Failure::runtime(refused.into()))
+        );
+
+        let mut log = UdpLog::new(0);
+        log.step(&event(opened()));
+        let refused = "cannot set the multicast TTL: invalid argument";
+        assert_eq!(
+            log.step(&event(EventKind::Error {
+                message: refused.into()
+            })),
+            UdpStep::Fail(Failure::runtime(refused.into())),
+            "an option asked for is part of the setup"
+        );
+
+        let mut log = ready_udp_log();
+        let nobody = "not sent: no datagram has arrived yet, so there is no sender to reply to";
+        assert_eq!(
+            udp_line(
+                &mut log,
+                EventKind::Error {
+                    message: nobody.into()
+                }
+            ),
+            format!("{TIME} error {nobody}")
+        );
+        assert!(log.ready(), "a refused send changes nothing");
+    }
+
+    #[test]
+    fn a_failed_open_or_engine_ends_the_command_with_the_reason() {
+        let mut log = UdpLog::new(0);
+        let failed = EventKind::UdpFailed {
+            error: "cannot bind to 127.0.0.1:5000: address already in use".into(),
+        };
+        assert_eq!(
+            log.step(&event(failed)),
+            UdpStep::Fail(Failure::runtime(
+                "cannot bind to 127.0.0.1:5000: address already in use".into()
+            ))
+        );
+        let mut log = ready_udp_log();
+        let failed = EventKind::EngineFailed {
+            error: "the network loop failed: poll broke".into(),
+        };
+        assert_eq!(
+            log.step(&event(failed)),
+            UdpStep::Fail(Failure::runtime(
+                "the network loop failed: poll broke".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn each_datagram_of_a_batch_is_a_line_with_its_address_size_and_escaped_bytes() {
+        let mut log = ready_udp_log();
+        let mut cut = datagram("[::1]:6000", b"big");
+        cut.truncated = true;
+        let received = EventKind::DatagramsReceived {
+            datagrams: vec![
+                datagram("127.0.0.1:40000", b"hello\n"),
+                datagram("127.0.0.1:40001", b"\0\xff\\ \xe4\xbd\xa0"),
+                cut,
+            ],
+        };
+        assert_eq!(
+            udp_lines(&mut log, received),
+            vec![
+                format!("{TIME} received 127.0.0.1:40000 6 bytes \"hello\\n\""),
+                format!("{TIME} received 127.0.0.1:40001 7 bytes \"\\0\\xff\\\\ 你\""),
+                format!("{TIME} received [::1]:6000 3 bytes \"big\", truncated"),
+            ]
+        );
+        let sent = EventKind::DatagramsSent {
+            datagrams: vec![datagram("192.0.2.7:514", b"ping\r\n")],
+        };
+        assert_eq!(
+            udp_lines(&mut log, sent),
+            vec![format!("{TIME} sent 192.0.2.7:514 6 bytes \"ping\\r\\n\"")]
+        );
+        assert_eq!(
+            udp_lines(&mut log, EventKind::DatagramsReceived { datagrams: vec![] }),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn unreported_datagrams_and_sends_are_counted() {
+        let mut log = ready_udp_log();
+        assert_eq!(
+            udp_line(
+                &mut log,
+                EventKind::DatagramsUnreported {
+                    count: 40,
+                    bytes: 1200
+                }
+            ),
+            format!("{TIME} unreported 40 datagrams (1200 bytes)")
+        );
+        assert_eq!(
+            udp_line(
+                &mut log,
+                EventKind::SendsUnreported {
+                    messages: 2,
+                    bytes: 8
+                }
+            ),
+            format!("{TIME} unreported 2 sends (8 bytes)")
+        );
+    }
+
+    #[test]
+    fn udp_capture_lines_match_the_servers() {
+        let mut log = ready_udp_log();
+        let path = PathBuf::from("/tmp/in.bin");
+        let started = EventKind::CaptureStarted { path: path.clone() };
+        assert_eq!(
+            udp_line(&mut log, started),
+            format!("{TIME} capturing to /tmp/in.bin")
+        );
+        let closed = EventKind::CaptureStopped {
+            path,
+            bytes: 3,
+            error: None,
+        };
+        assert_eq!(
+            udp_line(&mut log, closed),
+            format!("{TIME} capture closed /tmp/in.bin, 3 bytes written")
+        );
+        let failed = EventKind::CaptureStopped {
+            path: PathBuf::from("/dev/full"),
+            bytes: 0,
+            error: Some("capture to /dev/full failed: no space left on the disk".into()),
+        };
+        assert_eq!(
+            udp_line(&mut log, failed),
+            format!(
+                "{TIME} error capture to /dev/full failed: no space left on the disk (0 bytes written)"
+            )
+        );
+    }
+
+    #[test]
+    fn stopped_closes_the_udp_log() {
+        let mut log = ready_udp_log();
+        assert_eq!(
+            udp_line(&mut log, EventKind::Stopped),
+            format!("{TIME} stopped")
+        );
+        assert!(!log.is_open() && !log.ready());
+    }
+
+    #[test]
+    fn kinds_a_udp_command_never_causes_print_nothing() {
+        let mut log = ready_udp_log();
+        let path = PathBuf::from("/tmp/x.bin");
+        let quiet = [
+            options_applied(),
+            EventKind::PeerSeen(crate::engine::PeerInfo {
+                peer: conn(1),
+                addr: PEER.parse().unwrap(),
+                first_seen: event(EventKind::Stopped).time,
+                counters: Default::default(),
+            }),
+            EventKind::Listening {
+                local: LOCAL.parse().unwrap(),
+            },
+            EventKind::ListenFailed {
+                error: "in use".into(),
+            },
+            EventKind::Connecting {
+                peer: PEER.parse().unwrap(),
+            },
+            EventKind::ConnectFailed {
+                error: "refused".into(),
+            },
+            accepted(1, PEER),
+            EventKind::Received {
+                conn: conn(1),
+                data: b"x".to_vec(),
+            },
+            EventKind::Sent {
+                conn: conn(1),
+                data: Arc::from(&b"x"[..]),
+            },
+            EventKind::ChatLine {
+                conn: conn(1),
+                peer: PEER.parse().unwrap(),
+                line: b"hi".to_vec(),
+            },
+            EventKind::LinesUnreported { count: 1 },
+            EventKind::SendingFinished { conn: conn(1) },
+            EventKind::Closed {
+                conn: conn(1),
+                reason: CloseReason::PeerClosed,
+                unsent: 0,
+            },
+            EventKind::RepeatStarted {
+                sent: Arc::new(AtomicU64::new(0)),
+                count: Some(3),
+            },
+            EventKind::RepeatFinished {
+                sent: 3,
+                end: RepeatEnd::Done,
+            },
+            EventKind::TransferStarted {
+                transfer: TransferId::new(1),
+                path: path.clone(),
+                size: 10,
+                sent: Arc::new(AtomicU64::new(0)),
+            },
+            EventKind::TransferFinished {
+                transfer: TransferId::new(1),
+                path,
+                sent: 10,
+                outcome: TransferOutcome::Completed,
+            },
+        ];
+        for kind in quiet {
+            let shown = format!("{kind:?}");
+            assert_eq!(log.step(&event(kind)), UdpStep::Quiet, "{shown}");
+        }
+        assert!(log.ready(), "none of them changes the state");
     }
 }

@@ -1,13 +1,16 @@
-//! The headless commands, `socklab server` and `socklab client`, on the same engine as
-//! the window. Events go to stdout one line each; errors to stderr with a non-zero exit.
+//! The headless commands, `socklab server`, `socklab client` and `socklab udp`, on the
+//! same engine as the window. Events go to stdout one line each; errors to stderr with a
+//! non-zero exit.
 //!
-//! - this module: the command-line syntax, the exit codes and the I/O both commands share;
-//! - `format`: the server's output lines, a pure function of its events;
-//! - `server` and `client`: the two event loops.
+//! - this module: the command-line syntax, the exit codes and the I/O the commands share;
+//! - `format`: the server's and the UDP command's output lines, pure functions of events;
+//! - `server`, `client` and `udp`: the event loops (`udp` also turns its options into
+//!   engine commands).
 
 mod client;
 mod format;
 mod server;
+mod udp;
 
 use std::io::{self, BufRead, Write};
 use std::path::PathBuf;
@@ -34,12 +37,28 @@ SERVER OUTPUT
     capture closed FILE, N bytes written
     stopped
     error MESSAGE
+
+UDP OUTPUT
+  `socklab udp`, the same way; one line per datagram.
+    bound LOCAL
+    joined GROUP [from SOURCE] [on IFACE]
+    received PEER N bytes \"ESCAPED DATA\"
+    sent PEER N bytes \"ESCAPED DATA\"
+    unreported N datagrams (M bytes)          (stdout fell behind the socket)
+    unreported N sends (M bytes)
+    capturing to FILE / capture closed FILE, N bytes written
+    stopped
+    error MESSAGE                             (e.g. nothing to reply to yet; it goes on)
   Data is escaped: \\n \\r \\t \\0 \\\\ and \\xNN for other control or non-UTF-8 bytes.
 
 EXAMPLES
   socklab server 127.0.0.1:9999 --chat     group chat; try `nc 127.0.0.1 9999` twice
   socklab server [::1]:0                   any free port on IPv6 loopback
-  socklab client 127.0.0.1:9999 < request.txt > reply.bin";
+  socklab client 127.0.0.1:9999 < request.txt > reply.bin
+  socklab udp 5000                         UDP on 127.0.0.1:5000; stdin lines reply to the last sender
+  socklab udp --to 192.0.2.7:514           send stdin lines there from any free port
+  socklab udp 0.0.0.0:5000 --join 239.1.2.3@eth0     receive a multicast group on eth0
+  socklab udp --broadcast --to 192.168.1.255:9       send to a broadcast address";
 
 /// socklab: a TCP socket test bench. With no command it opens the window.
 #[derive(Parser, Debug)]
@@ -58,6 +77,10 @@ pub enum CliCommand {
     /// (sockname and peername on stderr). Ends when the peer closes, or when stdin ends
     /// and everything is sent (waiting up to --wait for the peer's last bytes).
     Client(ClientArgs),
+    /// Open a UDP socket headless: each datagram is printed with its source; stdin lines
+    /// are sent as datagrams (newline included) to --to, or else to the last sender.
+    /// `quit`, Ctrl-C or SIGTERM stop it; stdin ending does not.
+    Udp(UdpArgs),
 }
 
 #[derive(Args, Debug)]
@@ -91,11 +114,44 @@ pub struct ClientArgs {
     pub capture: Option<PathBuf>,
 }
 
+#[derive(Args, Debug)]
+pub struct UdpArgs {
+    /// Address to bind: IP:port or [v6addr]:port (port 0 picks a free port; a bare port
+    /// means 127.0.0.1). Default: 0.0.0.0:0, or [::]:0 when --to (or else the first
+    /// --join group) is IPv6.
+    pub bind: Option<String>,
+    /// Send stdin lines to this address (host:port; a name is resolved once, at start).
+    /// Without it, each line goes to whoever sent the last datagram.
+    #[arg(long, value_name = "ADDR")]
+    pub to: Option<String>,
+    /// Join a multicast group, on interface IFACE (a name such as eth0, or one of its
+    /// addresses) or the system's choice. Repeatable: --join 239.1.2.3@127.0.0.1.
+    #[arg(long = "join", value_name = "GROUP[@IFACE]")]
+    pub joins: Vec<String>,
+    /// Source-specific joins: only datagrams from this sender (IPv4).
+    #[arg(long, value_name = "ADDR", requires = "joins")]
+    pub source: Option<String>,
+    /// Allow sending to broadcast addresses (SO_BROADCAST).
+    #[arg(long)]
+    pub broadcast: bool,
+    /// Multicast TTL (IPv4) or hop limit (IPv6) of what is sent; the system's default is 1.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=255))]
+    pub ttl: Option<u32>,
+    /// Do not deliver what this socket sends to a group back to this machine's members.
+    #[arg(long)]
+    pub no_loop: bool,
+    /// Write every received datagram's bytes to FILE (replaced if it exists); bytes reach
+    /// the file within 250 ms.
+    #[arg(long, value_name = "FILE")]
+    pub capture: Option<PathBuf>,
+}
+
 /// Runs a headless command to completion.
 pub fn run(command: CliCommand) -> ExitCode {
     let result = match command {
         CliCommand::Server(args) => server::run(args),
         CliCommand::Client(args) => client::run(args),
+        CliCommand::Udp(args) => udp::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
