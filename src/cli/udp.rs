@@ -13,7 +13,7 @@ use super::{
     Failure, UdpArgs, new_session_capturing, print_line, start_engine, stdin_lines,
     termination_signals,
 };
-use crate::engine::{Command, Membership, Target, UdpOptions, parse_endpoint};
+use crate::engine::{Command, Membership, Target, UdpOptions, parse_bind_address, parse_endpoint};
 
 /// How long a stopping socket waits for its `stopped` before the command exits anyway.
 const STOP_GRACE: Duration = Duration::from_secs(6);
@@ -149,24 +149,9 @@ fn plan(
     })
 }
 
-/// Where a socket binds: an IP literal, `localhost` or a bare port (127.0.0.1), with a
-/// port. A name is refused: a socket binds to an address of this machine.
+/// Where a socket binds (the engine's rule, checked here so a typo exits 2 at once).
 fn bind_address(typed: &str) -> Result<SocketAddr, Failure> {
-    let endpoint = parse_endpoint(typed).map_err(|e| Failure::usage(format!("{typed}: {e}")))?;
-    if endpoint.host.eq_ignore_ascii_case("localhost") {
-        return Ok(SocketAddr::new(
-            IpAddr::V4(Ipv4Addr::LOCALHOST),
-            endpoint.port,
-        ));
-    }
-    endpoint.literal().ok_or_else(|| {
-        let port = endpoint.port;
-        Failure::usage(format!(
-            "{typed}: bind to an address of this machine, such as 0.0.0.0:{port}, [::]:{port} \
-             or 127.0.0.1:{port} (\"{}\" is not an IP address)",
-            endpoint.host
-        ))
-    })
+    parse_bind_address(typed).map_err(|e| Failure::usage(format!("{typed}: {e}")))
 }
 
 /// The address `--to` stands for. A name is resolved now, once; of its addresses the

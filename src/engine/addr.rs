@@ -3,7 +3,7 @@
 //! they typed it in.
 
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// A host (name or IP literal) and a port, as typed; resolved later, off the caller's thread.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -114,9 +114,49 @@ pub fn parse_endpoint(text: &str) -> Result<Endpoint, AddressError> {
     })
 }
 
+/// The address a socket binds to: an IP literal (or `localhost`) and a port; a bare port
+/// means this machine's loopback, as in [`parse_endpoint`]. A name is refused in words: a
+/// socket binds to an address of this machine, and binding must not wait on a resolver.
+pub fn parse_bind_address(typed: &str) -> Result<SocketAddr, String> {
+    let endpoint = parse_endpoint(typed).map_err(|e| e.to_string())?;
+    if endpoint.host.eq_ignore_ascii_case("localhost") {
+        return Ok(SocketAddr::new(
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            endpoint.port,
+        ));
+    }
+    endpoint.literal().ok_or_else(|| {
+        let port = endpoint.port;
+        format!(
+            "bind to an address of this machine, such as 0.0.0.0:{port}, [::]:{port} or \
+             127.0.0.1:{port} (\"{}\" is not an IP address)",
+            endpoint.host
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bind_addresses_are_literal_localhost_or_a_bare_port() {
+        assert_eq!(
+            parse_bind_address("9000"),
+            Ok("127.0.0.1:9000".parse().unwrap())
+        );
+        assert_eq!(
+            parse_bind_address("[::]:0"),
+            Ok("[::]:0".parse::<SocketAddr>().unwrap())
+        );
+        assert_eq!(
+            parse_bind_address("localhost:7"),
+            Ok("127.0.0.1:7".parse().unwrap())
+        );
+        let error = parse_bind_address("example.org:7").unwrap_err();
+        assert!(error.contains("not an IP address"), "{error}");
+        assert!(parse_bind_address("1.2.3.4:99999").is_err());
+    }
 
     #[test]
     fn parses_ipv4_names_and_bracketed_ipv6() {

@@ -54,7 +54,7 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
 
-pub use addr::{AddressError, Endpoint, parse_endpoint};
+pub use addr::{AddressError, Endpoint, parse_bind_address, parse_endpoint};
 pub use command::{
     CloseHow, Command, DatagramPacing, Membership, ServerOptions, Target, UdpOptions,
 };

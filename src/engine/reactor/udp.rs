@@ -18,7 +18,7 @@ use mio::Interest;
 use super::registry::Owner;
 use super::session::{Outgoing, Peer, Role, UdpState};
 use super::{Deadline, Reactor, StopCause};
-use crate::engine::addr::{Endpoint, parse_endpoint};
+use crate::engine::addr::{parse_bind_address, parse_endpoint};
 use crate::engine::capture::Capture;
 use crate::engine::command::{Membership, Target, UdpOptions};
 use crate::engine::event::{Datagram, EventKind, PeerInfo, RepeatEnd};
@@ -66,7 +66,7 @@ impl Reactor {
         self.stop(session, StopCause::NewAttempt);
         let role = Role::Udp(Box::new(UdpState::new(options)));
         let attempt = self.begin_attempt(session, role);
-        let bind = match bind_address(bind) {
+        let bind = match parse_bind_address(bind) {
             Ok(bind) => bind,
             Err(error) => return self.udp_failed(session, error),
         };
@@ -654,47 +654,9 @@ impl Reactor {
     }
 }
 
-/// The address a UDP session binds to: an IP literal (or `localhost`) and a port; a bare
-/// port means this machine's loopback, as for TCP.
-fn bind_address(typed: &str) -> Result<SocketAddr, String> {
-    let Endpoint { host, port } = parse_endpoint(typed).map_err(|e| e.to_string())?;
-    if host.eq_ignore_ascii_case("localhost") {
-        return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
-    }
-    host.parse::<IpAddr>()
-        .map(|ip| SocketAddr::new(ip, port))
-        .map_err(|_| {
-            format!(
-                "bind to an address of this machine, such as 0.0.0.0:{port}, [::]:{port} or \
-                 127.0.0.1:{port} (\"{host}\" is not an IP address)"
-            )
-        })
-}
-
 fn unspecified_like(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bind_addresses_are_literal_or_a_bare_port() {
-        assert_eq!(bind_address("9000"), Ok("127.0.0.1:9000".parse().unwrap()));
-        assert_eq!(
-            bind_address("[::]:0"),
-            Ok("[::]:0".parse::<SocketAddr>().unwrap())
-        );
-        assert_eq!(
-            bind_address("localhost:7"),
-            Ok("127.0.0.1:7".parse().unwrap())
-        );
-        let error = bind_address("example.org:7").unwrap_err();
-        assert!(error.contains("not an IP address"), "{error}");
-        assert!(bind_address("1.2.3.4:99999").is_err());
     }
 }
