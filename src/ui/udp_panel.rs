@@ -192,13 +192,11 @@ pub fn groups_ui(
     let Some(udp) = &mut session.udp else {
         return;
     };
-    let parsed = parse_membership(&udp.join).and_then(|membership| {
-        if udp.wanted_memberships().any(|m| *m == membership) {
-            Err(format!("{membership} is in the list already"))
-        } else {
-            Ok(membership)
-        }
-    });
+    let parsed = parse_membership(&udp.join);
+    // Just joined (the fields still say so): not an error, only nothing more to do.
+    let listed = parsed
+        .as_ref()
+        .is_ok_and(|membership| udp.wanted_memberships().any(|m| m == membership));
     ui.horizontal_wrapped(|ui| {
         let label = ui.label("Group address");
         ui.add(
@@ -229,8 +227,13 @@ pub fn groups_ui(
             "Remember the group: it is joined when the socket opens"
         };
         let join = ui
-            .add_enabled(parsed.is_ok(), egui::Button::new("Join"))
-            .on_hover_text(hover);
+            .add_enabled(parsed.is_ok() && !listed, egui::Button::new("Join"))
+            .on_hover_text(hover)
+            .on_disabled_hover_text(if listed {
+                "This group is in the list already"
+            } else {
+                "Type a multicast group address first"
+            });
         if let (true, Ok(membership)) = (join.clicked(), &parsed) {
             actions.push(Action::JoinGroup {
                 session: id,
