@@ -2,6 +2,7 @@
 //! the window draws it, and a headless front end could keep it too. One concept per file.
 //!
 //! - [`session`]: one socket's state, addresses, connections, counters, jobs and draft.
+//! - [`udp`]: a UDP session's options, groups and peers, and checks of what is typed for UDP.
 //! - [`log`]: the bounded, chunked log of one socket's rows.
 //! - [`filter`]: which rows to show, kept up to date incrementally.
 //! - [`row_text`]: a log row as text, shared by the log view and the saved log.
@@ -18,3 +19,4 @@ pub mod persist;
 pub mod row_text;
 pub mod session;
 pub mod settings_file;
+pub mod udp;

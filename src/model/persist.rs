@@ -1,10 +1,11 @@
 //! What socklab remembers between runs (the window keeps it in `settings_file`): the
-//! socket list (restored stopped), sent-payload history, named presets and view options.
+//! socket list (restored stopped; UDP ones with their options and groups), sent-payload history, named presets and view options.
 //! Plain serde data; runtime handles stay out. Every struct is `#[serde(default)]`, so a
 //! file from an older socklab (fields missing) or a newer one (fields unknown) still loads.
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::{Membership, UdpOptions};
 use crate::payload::{LineEnding, PayloadFormat, TextEncoding};
 
 /// The key under which earlier versions kept [`Saved`] in eframe's storage.
@@ -26,11 +27,15 @@ pub struct Saved {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SavedSocket {
+    /// TCP only (ignored when `udp` is set).
     pub server: bool,
     pub chat: bool,
+    /// TCP: where to listen or connect. UDP socket: where to bind. UDP client: its peer.
     pub addr: String,
     /// How the socket's text is typed and shown.
     pub encoding: TextEncoding,
+    /// Set for a UDP socket or client; files from before UDP have none (TCP).
+    pub udp: Option<SavedUdp>,
 }
 
 impl Default for SavedSocket {
@@ -40,7 +45,95 @@ impl Default for SavedSocket {
             chat: false,
             addr: String::new(),
             encoding: TextEncoding::Utf8,
+            udp: None,
         }
+    }
+}
+
+/// A UDP socket's or client's settings.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SavedUdp {
+    /// A connected UDP client (talks to `addr` only) rather than a UDP socket.
+    pub client: bool,
+    /// A client's local address (empty: any).
+    pub bind: String,
+    pub options: SavedUdpOptions,
+    /// Groups joined again when the socket opens.
+    pub memberships: Vec<SavedMembership>,
+}
+
+/// [`UdpOptions`] as saved (the engine's types carry no serde).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SavedUdpOptions {
+    pub broadcast: bool,
+    pub multicast_ttl: Option<u32>,
+    pub multicast_loop: bool,
+    pub multicast_interface: String,
+}
+
+impl Default for SavedUdpOptions {
+    fn default() -> Self {
+        SavedUdpOptions::from(&UdpOptions::default())
+    }
+}
+
+impl From<&UdpOptions> for SavedUdpOptions {
+    fn from(o: &UdpOptions) -> Self {
+        SavedUdpOptions {
+            broadcast: o.broadcast,
+            multicast_ttl: o.multicast_ttl,
+            multicast_loop: o.multicast_loop,
+            multicast_interface: o.multicast_interface.clone(),
+        }
+    }
+}
+
+impl From<&SavedUdpOptions> for UdpOptions {
+    fn from(o: &SavedUdpOptions) -> Self {
+        UdpOptions {
+            broadcast: o.broadcast,
+            // A hand-edited TTL out of range is the system's default instead.
+            multicast_ttl: o.multicast_ttl.filter(|ttl| (1..=255).contains(ttl)),
+            multicast_loop: o.multicast_loop,
+            multicast_interface: o.multicast_interface.clone(),
+        }
+    }
+}
+
+/// A [`Membership`] as saved: addresses as text, so a hand-edited typo drops one
+/// membership instead of making the whole file unreadable.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SavedMembership {
+    pub group: String,
+    pub interface: String,
+    pub source: Option<String>,
+}
+
+impl From<&Membership> for SavedMembership {
+    fn from(m: &Membership) -> Self {
+        SavedMembership {
+            group: m.group.to_string(),
+            interface: m.interface.clone(),
+            source: m.source.map(|s| s.to_string()),
+        }
+    }
+}
+
+impl SavedMembership {
+    /// The membership, or `None` when an address does not read.
+    pub fn membership(&self) -> Option<Membership> {
+        let source = match &self.source {
+            Some(text) => Some(text.parse().ok()?),
+            None => None,
+        };
+        Some(Membership {
+            group: self.group.parse().ok()?,
+            interface: self.interface.clone(),
+            source,
+        })
     }
 }
 
@@ -176,6 +269,7 @@ mod tests {
             chat: true,
             addr: "127.0.0.1:0".into(),
             encoding: TextEncoding::Big5,
+            udp: None,
         });
         saved.save_preset("ping", payload("01 02"));
         saved.save_preset("ping", payload("03"));

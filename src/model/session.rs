@@ -1,6 +1,7 @@
 //! What socklab knows about one socket, built only from engine events: state, both
-//! addresses, the connection table, counters, jobs (repeat, file, capture), the log and
-//! the draft payload being composed for it.
+//! addresses, the connection table (or, for UDP, the peers table, options and groups in
+//! `udp.rs`), counters, jobs (repeat, file, capture), the log and the draft payload being
+//! composed for it.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -13,17 +14,41 @@ use chrono::{DateTime, Local};
 
 use super::filter::{Filter, FilteredRows};
 use super::log::{Direction, Log, LogRow};
-use super::persist::SavedPayload;
+use super::persist::{SavedPayload, SavedSocket, SavedUdp, SavedUdpOptions};
+use super::udp::{DEFAULT_CLIENT_BIND, DEFAULT_DATAGRAM_SIZE, UdpSide};
 use crate::engine::{
-    CloseReason, Command, ConnId, ConnInfo, Counters, DEFAULT_CONNECT_TIMEOUT, EventKind,
-    ServerOptions, SessionId, Target, TransferId, TransferOutcome,
+    CloseReason, Command, ConnId, ConnInfo, Counters, DEFAULT_CONNECT_TIMEOUT, Datagram, EventKind,
+    PeerInfo, ServerOptions, SessionId, Target, TransferId, TransferOutcome,
 };
 use crate::payload::{LineEnding, PayloadError, PayloadFormat, TextEncoding, encode_payload};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
-    Server { chat: bool },
+    Server {
+        chat: bool,
+    },
     Client,
+    /// A UDP socket bound to the session's address: hears anyone, sends anywhere.
+    Udp,
+    /// A `connect()`ed UDP socket: talks to the session's address only.
+    UdpClient,
+}
+
+impl Kind {
+    pub fn is_udp(self) -> bool {
+        matches!(self, Kind::Udp | Kind::UdpClient)
+    }
+
+    /// How the kind is named in the window.
+    pub fn title(self) -> &'static str {
+        match self {
+            Kind::Server { chat: true } => "TCP server · group chat",
+            Kind::Server { chat: false } => "TCP server",
+            Kind::Client => "TCP client",
+            Kind::Udp => "UDP socket",
+            Kind::UdpClient => "UDP client",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,6 +57,8 @@ pub enum State {
     Listening,
     Connecting,
     Connected,
+    /// A UDP socket is bound (and, for a UDP client, connected).
+    Open,
     /// Stopped by the user, a client whose connection ended, or restored from last run.
     Stopped,
     Failed(String),
@@ -44,13 +71,14 @@ impl State {
             State::Listening => "listening",
             State::Connecting => "connecting",
             State::Connected => "connected",
+            State::Open => "open",
             State::Stopped => "stopped",
             State::Failed(_) => "error",
         }
     }
 
     pub fn is_active(&self) -> bool {
-        matches!(self, State::Listening | State::Connected)
+        matches!(self, State::Listening | State::Connected | State::Open)
     }
 }
 
@@ -167,6 +195,10 @@ pub struct Composer {
     pub repeat_interval: String,
     /// How many sends; empty means until stopped.
     pub repeat_count: String,
+    /// UDP files: bytes per datagram, as typed.
+    pub datagram_size: String,
+    /// UDP files: datagrams per second, as typed (0: as fast as possible).
+    pub datagrams_per_second: String,
 }
 
 impl Default for Composer {
@@ -177,6 +209,8 @@ impl Default for Composer {
             line_ending: LineEnding::Lf,
             repeat_interval: "1000".into(),
             repeat_count: "10".into(),
+            datagram_size: DEFAULT_DATAGRAM_SIZE.to_string(),
+            datagrams_per_second: "0".into(),
         }
     }
 }
@@ -232,6 +266,11 @@ pub struct Session {
     pub capture: Option<PathBuf>,
     /// Until the first success, a failure removes the session and shows in the new-socket form.
     pub ever_started: bool,
+    /// The UDP side (options, groups, peers) of a UDP socket or client.
+    pub udp: Option<UdpSide>,
+    /// Commands an event calls for (joining groups again once a UDP socket opens), for the
+    /// owner to send: the model never talks to the engine itself.
+    follow_ups: Vec<Command>,
 }
 
 impl Session {
@@ -241,7 +280,7 @@ impl Session {
             kind,
             addr,
             state: match kind {
-                Kind::Server { .. } => State::Starting,
+                Kind::Server { .. } | Kind::Udp | Kind::UdpClient => State::Starting,
                 Kind::Client => State::Connecting,
             },
             local: None,
@@ -263,7 +302,70 @@ impl Session {
             transfers: Vec::new(),
             capture: None,
             ever_started: false,
+            udp: kind.is_udp().then(UdpSide::default),
+            follow_ups: Vec::new(),
         }
+    }
+
+    /// A new UDP socket (`addr` is where it binds) or UDP client (`addr` is its peer,
+    /// `bind` its local address).
+    pub fn new_udp(
+        id: SessionId,
+        kind: Kind,
+        addr: String,
+        bind: String,
+        options: crate::engine::UdpOptions,
+    ) -> Self {
+        let mut session = Session::new(id, kind, addr);
+        session.udp = Some(UdpSide::new(bind, options));
+        session
+    }
+
+    /// A socket saved by an earlier run, restored stopped.
+    pub fn from_saved(id: SessionId, saved: &SavedSocket) -> Self {
+        let mut session = match &saved.udp {
+            Some(udp) => {
+                let kind = if udp.client {
+                    Kind::UdpClient
+                } else {
+                    Kind::Udp
+                };
+                let mut session = Session::restored(id, kind, saved.addr.clone());
+                let mut side = UdpSide::new(udp.bind.clone(), (&udp.options).into());
+                for membership in udp.memberships.iter().filter_map(|m| m.membership()) {
+                    side.remember(membership, false);
+                }
+                session.udp = Some(side);
+                session
+            }
+            None if saved.server => {
+                Session::restored(id, Kind::Server { chat: saved.chat }, saved.addr.clone())
+            }
+            None => Session::restored(id, Kind::Client, saved.addr.clone()),
+        };
+        session.encoding = saved.encoding;
+        session
+    }
+
+    /// What is saved of this socket for the next run.
+    pub fn to_saved(&self) -> SavedSocket {
+        SavedSocket {
+            server: self.is_server(),
+            chat: matches!(self.kind, Kind::Server { chat: true }),
+            addr: self.addr.clone(),
+            encoding: self.encoding,
+            udp: self.udp.as_ref().map(|udp| SavedUdp {
+                client: self.kind == Kind::UdpClient,
+                bind: udp.bind.clone(),
+                options: SavedUdpOptions::from(&udp.options),
+                memberships: udp.wanted_memberships().map(Into::into).collect(),
+            }),
+        }
+    }
+
+    /// Commands the events applied so far call for; the owner sends them to the engine.
+    pub fn take_follow_ups(&mut self) -> Vec<Command> {
+        std::mem::take(&mut self.follow_ups)
     }
 
     /// A socket restored from the last run: shown, not started.
@@ -284,7 +386,20 @@ impl Session {
         for row in self.conns.values() {
             totals.add(Totals::of(&row.info.counters));
         }
+        if let Some(counters) = self.udp.as_ref().and_then(|udp| udp.totals.as_ref()) {
+            totals.add(Totals::of(counters));
+        }
         totals.since(self.baseline)
+    }
+
+    /// A UDP peer's counters since the last reset.
+    pub fn peer_totals(&self, peer: &PeerInfo) -> Totals {
+        let baseline = self
+            .conn_baselines
+            .get(&peer.peer)
+            .copied()
+            .unwrap_or_default();
+        Totals::of(&peer.counters).since(baseline)
     }
 
     pub fn conn_totals(&self, row: &ConnRow) -> Totals {
@@ -302,6 +417,10 @@ impl Session {
         for row in self.conns.values() {
             self.conn_baselines
                 .insert(row.info.conn, Totals::of(&row.info.counters));
+        }
+        for peer in self.udp.iter().flat_map(|udp| udp.peers.values()) {
+            self.conn_baselines
+                .insert(peer.peer, Totals::of(&peer.counters));
         }
         self.rates = Rates::default();
     }
@@ -322,6 +441,9 @@ impl Session {
 
     /// Where a send goes now; `None` when there is no connection to send to.
     pub fn send_target(&self) -> Option<Target> {
+        if let Some(udp) = &self.udp {
+            return self.udp_send_target(udp).ok();
+        }
         match self.target {
             Target::All if self.has_open_conn() => Some(Target::All),
             Target::One(conn)
@@ -347,18 +469,48 @@ impl Session {
         }
     }
 
+    /// A UDP session's target: `Target::Addr` stands for the typed "Send to address",
+    /// whatever address it holds.
+    fn udp_send_target(&self, udp: &UdpSide) -> Result<Target, String> {
+        if self.state != State::Open {
+            return Err("The UDP socket is not open.".into());
+        }
+        if self.kind == Kind::UdpClient {
+            return Ok(Target::All);
+        }
+        match self.target {
+            Target::All if udp.peers.is_empty() => {
+                Err("No peer yet: choose \"Address…\" and type where to send.".into())
+            }
+            Target::All => Ok(Target::All),
+            Target::One(peer) if udp.peers.contains_key(&peer) => Ok(Target::One(peer)),
+            Target::One(_) => Err("The chosen peer is gone; pick another target.".into()),
+            Target::LastSender if udp.last_sender.is_none() => {
+                Err("No datagram has arrived yet: there is no sender to reply to.".into())
+            }
+            Target::LastSender => Ok(Target::LastSender),
+            Target::Addr(_) => udp
+                .typed_target()
+                .map(Target::Addr)
+                .map_err(|e| format!("Send to address: {e}")),
+        }
+    }
+
     /// Why sending is impossible right now, in words for the disabled Send button.
-    pub fn cannot_send_reason(&self) -> Option<&'static str> {
+    pub fn cannot_send_reason(&self) -> Option<String> {
+        if let Some(udp) = &self.udp {
+            return self.udp_send_target(udp).err();
+        }
         if self.send_target().is_some() {
             None
         } else if !self.has_open_conn() {
             Some(if self.is_server() {
-                "No client is connected."
+                "No client is connected.".into()
             } else {
-                "Not connected."
+                "Not connected.".into()
             })
         } else {
-            Some("The chosen client has disconnected; pick another target.")
+            Some("The chosen client has disconnected; pick another target.".into())
         }
     }
 
@@ -380,6 +532,24 @@ impl Session {
                     session: self.id,
                     addr: self.addr.clone(),
                     timeout: DEFAULT_CONNECT_TIMEOUT,
+                }
+            }
+            Kind::Udp | Kind::UdpClient => {
+                self.state = State::Starting;
+                let udp = self.udp.get_or_insert_with(UdpSide::default);
+                let client = self.kind == Kind::UdpClient;
+                let bind = if !client {
+                    self.addr.clone()
+                } else if udp.bind.trim().is_empty() {
+                    DEFAULT_CLIENT_BIND.to_string()
+                } else {
+                    udp.bind.clone()
+                };
+                Command::OpenUdp {
+                    session: self.id,
+                    bind,
+                    connect: client.then(|| self.addr.clone()),
+                    options: udp.options.clone(),
                 }
             }
         }
@@ -437,6 +607,9 @@ impl Session {
             EventKind::Stopped => {
                 self.state = State::Stopped;
                 self.since = None;
+                if let Some(udp) = &mut self.udp {
+                    udp.socket_closed();
+                }
                 self.log.system(time, None, "stopped".into());
             }
             EventKind::Connecting { peer } => {
@@ -588,16 +761,132 @@ impl Session {
                 };
                 self.log.system(time, None, text);
             }
-            // UDP sessions: shown once the window has UDP sessions.
-            EventKind::UdpOpened { .. }
-            | EventKind::UdpFailed { .. }
-            | EventKind::UdpOptionsApplied { .. }
-            | EventKind::PeerSeen(_)
-            | EventKind::DatagramsReceived { .. }
-            | EventKind::DatagramsSent { .. }
-            | EventKind::DatagramsUnreported { .. }
-            | EventKind::Joined { .. }
-            | EventKind::Left { .. } => {}
+            EventKind::UdpOpened {
+                local,
+                peer,
+                totals,
+                stats,
+            } => self.udp_opened(time, local, peer, totals, stats),
+            EventKind::UdpFailed { error } => {
+                self.log
+                    .system(time, None, format!("cannot open {}: {error}", self.addr));
+                self.state = State::Failed(error);
+            }
+            EventKind::UdpOptionsApplied { options } => {
+                if let Some(udp) = &mut self.udp {
+                    udp.options = options.clone();
+                    udp.applied = Some(options);
+                }
+            }
+            EventKind::PeerSeen(info) => {
+                if let Some(udp) = &mut self.udp {
+                    udp.peers.insert(info.peer, info);
+                }
+            }
+            EventKind::DatagramsReceived { datagrams } => {
+                if let Some(last) = datagrams.last()
+                    && let Some(udp) = &mut self.udp
+                {
+                    udp.last_sender = Some(last.addr);
+                }
+                self.log_datagrams(time, Direction::Received, &datagrams);
+            }
+            EventKind::DatagramsSent { datagrams } => {
+                self.log_datagrams(time, Direction::Sent, &datagrams);
+            }
+            EventKind::DatagramsUnreported { count, bytes } => self.log.system(
+                time,
+                None,
+                format!(
+                    "{count} datagrams ({bytes} bytes) arrived while the window was busy: \
+                     counted, not shown"
+                ),
+            ),
+            EventKind::Joined { membership } => {
+                self.log
+                    .system(time, None, format!("joined group {membership}"));
+                if let Some(udp) = &mut self.udp {
+                    udp.remember(membership, true);
+                }
+            }
+            EventKind::Left { membership } => {
+                self.log.system(time, None, format!("left group {membership}"));
+                if let Some(udp) = &mut self.udp {
+                    udp.forget(&membership);
+                }
+            }
+        }
+    }
+
+    fn udp_opened(
+        &mut self,
+        time: DateTime<Local>,
+        local: SocketAddr,
+        peer: Option<SocketAddr>,
+        totals: Arc<Counters>,
+        stats: Arc<crate::engine::UdpStats>,
+    ) {
+        self.state = State::Open;
+        self.ever_started = true;
+        self.local = Some(local);
+        self.peer = peer;
+        self.since = Some(time);
+        // Peers of an earlier opening are gone; a target picked among them would be stale.
+        if matches!(self.target, Target::One(_) | Target::LastSender) {
+            self.target = Target::All;
+        }
+        let text = match peer {
+            Some(peer) => format!("open: sockname {local} peername {peer}"),
+            None => format!("open: sockname {local}"),
+        };
+        self.log.system(time, peer, text);
+        let udp = self.udp.get_or_insert_with(UdpSide::default);
+        // The earlier socket's counters stop here: keep its figures in the session's totals.
+        if let Some(old) = udp.totals.replace(totals) {
+            self.closed.add(Totals::of(&old));
+        }
+        udp.stats = Some(stats);
+        udp.last_sender = None;
+        udp.selected_peer = None;
+        for id in std::mem::take(&mut udp.peers).into_keys() {
+            self.conn_baselines.remove(&id);
+        }
+        udp.socket_closed();
+        // Groups asked for before are joined again on the new socket.
+        self.follow_ups.extend(
+            udp.wanted_memberships()
+                .map(|membership| Command::JoinGroup {
+                    session: self.id,
+                    membership: membership.clone(),
+                }),
+        );
+    }
+
+    /// One row per datagram, with the datagram's address as the row's peer.
+    fn log_datagrams(
+        &mut self,
+        time: DateTime<Local>,
+        direction: Direction,
+        datagrams: &[Datagram],
+    ) {
+        for datagram in datagrams {
+            self.log.push(LogRow {
+                time,
+                direction,
+                peer: Some(datagram.addr),
+                data: &datagram.data,
+            });
+            if datagram.truncated {
+                self.log.system(
+                    time,
+                    Some(datagram.addr),
+                    format!(
+                        "the datagram above was cut to {} bytes: it was larger than the \
+                         receive buffer",
+                        datagram.data.len()
+                    ),
+                );
+            }
         }
     }
 
@@ -668,6 +957,253 @@ mod tests {
             other => panic!("a client connects, got {other:?}"),
         }
         assert_eq!(client.state, State::Connecting);
+    }
+
+    fn opened(totals: &Arc<Counters>) -> EventKind {
+        EventKind::UdpOpened {
+            local: "127.0.0.1:5000".parse().unwrap(),
+            peer: None,
+            totals: totals.clone(),
+            stats: Arc::default(),
+        }
+    }
+
+    fn datagram(addr: &str, data: &[u8], truncated: bool) -> Datagram {
+        Datagram {
+            peer: None,
+            addr: addr.parse().unwrap(),
+            data: Arc::from(data),
+            truncated,
+        }
+    }
+
+    fn membership(group: &str) -> crate::engine::Membership {
+        crate::engine::Membership {
+            group: group.parse().unwrap(),
+            interface: "lo".into(),
+            source: None,
+        }
+    }
+
+    #[test]
+    fn a_udp_socket_logs_one_row_per_datagram_with_its_source() {
+        let mut session = Session::new(SessionId::for_test(1), Kind::Udp, "127.0.0.1:0".into());
+        let now = Local::now();
+        session.apply(now, opened(&Arc::default()));
+        assert_eq!(session.state, State::Open);
+        let datagrams = vec![
+            datagram("127.0.0.1:6001", b"one", false),
+            datagram("10.0.0.2:6002", b"two", true),
+        ];
+        session.apply(now, EventKind::DatagramsReceived { datagrams });
+        session.apply(
+            now,
+            EventKind::DatagramsSent {
+                datagrams: vec![datagram("10.0.0.2:6002", b"back", false)],
+            },
+        );
+        session.apply(
+            now,
+            EventKind::DatagramsUnreported {
+                count: 3,
+                bytes: 30,
+            },
+        );
+        let rows: Vec<(Direction, Option<String>, String)> = session
+            .log
+            .iter()
+            .skip(1)
+            .map(|r| {
+                let peer = r.peer.map(|p| p.to_string());
+                (
+                    r.direction,
+                    peer,
+                    String::from_utf8_lossy(r.data).into_owned(),
+                )
+            })
+            .collect();
+        let peer = |p: &str| Some(p.to_string());
+        assert_eq!(
+            rows,
+            [
+                (Direction::Received, peer("127.0.0.1:6001"), "one".into()),
+                (Direction::Received, peer("10.0.0.2:6002"), "two".into()),
+                (
+                    Direction::System,
+                    peer("10.0.0.2:6002"),
+                    "the datagram above was cut to 3 bytes: it was larger than the receive \
+                     buffer"
+                        .into()
+                ),
+                (Direction::Sent, peer("10.0.0.2:6002"), "back".into()),
+                (
+                    Direction::System,
+                    None,
+                    "3 datagrams (30 bytes) arrived while the window was busy: counted, not \
+                     shown"
+                        .into()
+                ),
+            ]
+        );
+        let udp = session.udp.as_ref().unwrap();
+        assert_eq!(udp.last_sender, Some("10.0.0.2:6002".parse().unwrap()));
+        session.target = Target::LastSender;
+        assert_eq!(session.send_target(), Some(Target::LastSender));
+    }
+
+    #[test]
+    fn the_filter_finds_a_datagram_by_its_source_address() {
+        let mut session = Session::new(SessionId::for_test(1), Kind::Udp, "127.0.0.1:0".into());
+        let now = Local::now();
+        session.apply(now, opened(&Arc::default()));
+        let datagrams = vec![
+            datagram("127.0.0.1:6001", b"alpha", false),
+            datagram("[::1]:7002", b"beta", false),
+        ];
+        session.apply(now, EventKind::DatagramsReceived { datagrams });
+        let found = |text: &str| {
+            let mut filter = Filter::default();
+            filter.text = text.into();
+            let mut rows = FilteredRows::default();
+            rows.update(&session.log, &filter, 100);
+            (0..rows.len())
+                .filter_map(|i| rows.matches_at(i))
+                .filter_map(|seq| session.log.by_seq(seq))
+                .map(|r| String::from_utf8_lossy(r.data).into_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(found("127.0.0.1:6001"), ["alpha"]);
+        assert_eq!(found("[::1]:7002"), ["beta"]);
+        assert_eq!(found(":7002"), ["beta"]);
+    }
+
+    #[test]
+    fn typed_udp_targets_are_checked_and_a_closed_socket_sends_nothing() {
+        let mut session = Session::new(SessionId::for_test(1), Kind::Udp, "127.0.0.1:0".into());
+        assert_eq!(
+            session.cannot_send_reason().as_deref(),
+            Some("The UDP socket is not open.")
+        );
+        session.apply(Local::now(), opened(&Arc::default()));
+        assert!(
+            session
+                .cannot_send_reason()
+                .unwrap()
+                .contains("No peer yet")
+        );
+        session.target = crate::model::udp::TYPED_ADDRESS;
+        session.udp.as_mut().unwrap().send_to = "example.org:9".into();
+        assert!(session.send_target().is_none());
+        assert!(
+            session
+                .cannot_send_reason()
+                .unwrap()
+                .contains("\"example.org\" is not an IP address")
+        );
+        session.udp.as_mut().unwrap().send_to = "localhost:9".into();
+        assert_eq!(
+            session.send_target(),
+            Some(Target::Addr("127.0.0.1:9".parse().unwrap()))
+        );
+    }
+
+    #[test]
+    fn a_udp_session_with_groups_and_options_round_trips_and_joins_again_when_opened() {
+        let id = SessionId::for_test(4);
+        let options = crate::engine::UdpOptions {
+            broadcast: true,
+            multicast_ttl: Some(7),
+            multicast_loop: false,
+            multicast_interface: "lo".into(),
+        };
+        let mut session = Session::new_udp(
+            id,
+            Kind::UdpClient,
+            "127.0.0.1:9".into(),
+            "127.0.0.1:0".into(),
+            options.clone(),
+        );
+        session.encoding = crate::payload::TextEncoding::Gbk;
+        session.apply(Local::now(), opened(&Arc::default()));
+        for group in ["239.1.2.3", "239.1.2.4"] {
+            session.apply(
+                Local::now(),
+                EventKind::Joined {
+                    membership: membership(group),
+                },
+            );
+        }
+        let text = ron::to_string(&session.to_saved()).unwrap();
+        let saved: SavedSocket = ron::from_str(&text).unwrap();
+        let mut restored = Session::from_saved(id, &saved);
+        assert_eq!(
+            (restored.kind, restored.state.clone(), restored.encoding),
+            (
+                Kind::UdpClient,
+                State::Stopped,
+                crate::payload::TextEncoding::Gbk
+            )
+        );
+        let udp = restored.udp.as_ref().unwrap();
+        assert_eq!(udp.options, options);
+        assert_eq!(udp.bind, "127.0.0.1:0");
+        let wanted: Vec<_> = udp.wanted_memberships().cloned().collect();
+        assert_eq!(wanted, [membership("239.1.2.3"), membership("239.1.2.4")]);
+        assert!(udp.memberships.iter().all(|row| !row.joined));
+        match restored.start() {
+            Command::OpenUdp {
+                bind,
+                connect,
+                options: sent,
+                ..
+            } => assert_eq!(
+                (bind.as_str(), connect.as_deref(), sent),
+                ("127.0.0.1:0", Some("127.0.0.1:9"), options)
+            ),
+            other => panic!("a UDP client opens, got {other:?}"),
+        }
+        assert!(restored.take_follow_ups().is_empty(), "nothing to join yet");
+        let first = Arc::new(Counters::default());
+        first.add_in(5);
+        restored.apply(Local::now(), opened(&first));
+        let joins: Vec<_> = restored
+            .take_follow_ups()
+            .into_iter()
+            .map(|c| match c {
+                Command::JoinGroup {
+                    session,
+                    membership,
+                } => (session, membership),
+                other => panic!("only joins follow, got {other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            joins,
+            [(id, membership("239.1.2.3")), (id, membership("239.1.2.4"))],
+            "every group is joined again on the new socket"
+        );
+        // Opened again: the first socket's counts stay in the totals.
+        restored.apply(Local::now(), EventKind::Stopped);
+        restored.apply(Local::now(), opened(&Arc::default()));
+        assert_eq!(restored.totals().bytes_in, 5);
+        restored.apply(
+            Local::now(),
+            EventKind::Left {
+                membership: membership("239.1.2.3"),
+            },
+        );
+        let wanted: Vec<_> = restored
+            .udp
+            .as_ref()
+            .unwrap()
+            .wanted_memberships()
+            .cloned()
+            .collect();
+        assert_eq!(
+            wanted,
+            [membership("239.1.2.4")],
+            "a group left is forgotten"
+        );
     }
 
     #[test]

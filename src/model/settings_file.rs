@@ -327,9 +327,43 @@ mod tests {
             chat: false,
             addr: "127.0.0.1:7".into(),
             encoding: TextEncoding::Gbk,
+            udp: None,
         });
         saved.options.display = DisplayMode::Hex;
         saved
+    }
+
+    #[test]
+    fn a_udp_socket_survives_the_file_and_a_file_from_before_udp_still_loads() {
+        use crate::model::persist::{SavedMembership, SavedUdp, SavedUdpOptions};
+        let mut saved = some_settings();
+        saved.sockets.push(SavedSocket {
+            server: false,
+            addr: "0.0.0.0:5000".into(),
+            udp: Some(SavedUdp {
+                client: false,
+                bind: String::new(),
+                options: SavedUdpOptions {
+                    broadcast: true,
+                    multicast_ttl: Some(4),
+                    multicast_loop: false,
+                    multicast_interface: "lo".into(),
+                },
+                memberships: vec![SavedMembership {
+                    group: "239.1.2.3".into(),
+                    interface: "127.0.0.1".into(),
+                    source: Some("127.0.0.1".into()),
+                }],
+            }),
+            ..SavedSocket::default()
+        });
+        assert_eq!(parse(to_text(&saved).as_bytes()), Ok(saved));
+        let before_udp = parse(
+            b"(sockets: [(server: true, chat: true, addr: \"127.0.0.1:9\", encoding: Utf8)])",
+        )
+        .unwrap();
+        assert_eq!(before_udp.sockets[0].udp, None, "a TCP socket, as it was");
+        assert!(before_udp.sockets[0].chat);
     }
 
     fn files_in(dir: &Path) -> Vec<String> {

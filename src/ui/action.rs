@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::dialogs::Purpose;
-use crate::engine::{ConnId, SessionId, TransferId};
+use crate::engine::{ConnId, Membership, SessionId, Target, TransferId, UdpOptions};
 use crate::model::persist::DisplayMode;
 use crate::model::session::Kind;
 
@@ -18,12 +18,22 @@ pub enum Pane {
     Composer,
 }
 
+/// What the form says of a new UDP socket besides its address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UdpSetup {
+    /// A UDP client's local address (a UDP socket binds its address).
+    pub bind: String,
+    pub options: UdpOptions,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
-    /// A new socket from the form (its address already checked).
+    /// A new socket from the form (its addresses already checked).
     Create {
         kind: Kind,
         addr: String,
+        /// UDP only: the local address of a UDP client, and the options.
+        udp: Option<UdpSetup>,
     },
     /// Listen or connect again on the session's address.
     Start(SessionId),
@@ -35,6 +45,26 @@ pub enum Action {
     Select(SessionId),
     /// Send the session's draft to its target.
     Send(SessionId),
+    /// Send the session's draft to this target (a UDP peer's *Reply*).
+    SendTo {
+        session: SessionId,
+        target: Target,
+    },
+    /// New options for a UDP session, applied at once if it is open.
+    SetUdpOptions {
+        session: SessionId,
+        options: UdpOptions,
+    },
+    /// Join a group now, or when the UDP socket opens.
+    JoinGroup {
+        session: SessionId,
+        membership: Membership,
+    },
+    /// Leave a joined group, or forget one not joined.
+    LeaveGroup {
+        session: SessionId,
+        membership: Membership,
+    },
     /// Send the session's draft every `interval`, `count` times (or until stopped).
     Repeat {
         session: SessionId,

@@ -8,17 +8,19 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 use eframe::egui;
 
-use super::action::{Action, Pane};
+use super::action::{Action, Pane, UdpSetup};
 use super::composer::ComposerPanel;
 use super::dialogs::{Chosen, Dialogs, Purpose};
 use super::session_view::{self, ViewContext};
 use super::sessions_panel::{self, FormKind, NewSocketForm};
 use super::theme;
+use super::udp_panel::Interfaces;
 use crate::engine::{CloseHow, Command, Engine, Event, EventKind, SessionId};
 use crate::model::export::{self, ExportFormat};
-use crate::model::persist::{STORAGE_KEY, Saved, SavedSocket};
-use crate::model::session::{Kind, Session};
+use crate::model::persist::{STORAGE_KEY, Saved};
+use crate::model::session::{Session, State};
 use crate::model::settings_file::{LoadOutcome, Saver};
+use crate::model::udp::parse_pacing;
 
 /// Time per frame spent applying events; the rest is for drawing.
 const EVENT_BUDGET: Duration = Duration::from_millis(6);
@@ -34,6 +36,8 @@ pub struct SocklabApp {
     selected: Option<SessionId>,
     form: NewSocketForm,
     composer: ComposerPanel,
+    /// This machine's interfaces for UDP's multicast choices, listed once and on asking.
+    interfaces: Interfaces,
     /// Why the engine stopped for good, shown above everything once it happens.
     engine_failure: Option<String>,
     /// Results of background work (saving a log) to show in a session's log.
@@ -86,17 +90,7 @@ impl SocklabApp {
         let sessions = saved
             .sockets
             .iter()
-            .map(|socket| {
-                let kind = if socket.server {
-                    Kind::Server { chat: socket.chat }
-                } else {
-                    Kind::Client
-                };
-                let mut session =
-                    Session::restored(engine.new_session_id(), kind, socket.addr.clone());
-                session.encoding = socket.encoding;
-                session
-            })
+            .map(|socket| Session::from_saved(engine.new_session_id(), socket))
             .collect::<Vec<_>>();
         let (notices_tx, notices_rx) = crossbeam_channel::unbounded();
         Ok(SocklabApp {
@@ -105,6 +99,7 @@ impl SocklabApp {
             sessions,
             form: NewSocketForm::new(saved.options.form_addr.clone()),
             composer: ComposerPanel::default(),
+            interfaces: Interfaces::default(),
             engine,
             saved,
             dialogs: Dialogs::default(),
@@ -126,16 +121,7 @@ impl SocklabApp {
     /// What would be stored now.
     pub fn snapshot(&self) -> Saved {
         let mut saved = self.saved.clone();
-        saved.sockets = self
-            .sessions
-            .iter()
-            .map(|s| SavedSocket {
-                server: s.is_server(),
-                chat: matches!(s.kind, Kind::Server { chat: true }),
-                addr: s.addr.clone(),
-                encoding: s.encoding,
-            })
-            .collect();
+        saved.sockets = self.sessions.iter().map(Session::to_saved).collect();
         saved.options.form_addr = self.form.addr.clone();
         saved
     }
@@ -206,7 +192,9 @@ impl SocklabApp {
             }
             return;
         }
-        if let EventKind::ListenFailed { error } | EventKind::ConnectFailed { error } = &kind
+        if let EventKind::ListenFailed { error }
+        | EventKind::ConnectFailed { error }
+        | EventKind::UdpFailed { error } = &kind
             && self.session(session).is_some_and(|s| !s.ever_started)
         {
             // Never worked: show the error where the user typed the address, keep no dead socket.
@@ -216,15 +204,24 @@ impl SocklabApp {
         }
         if let Some(target) = self.session_mut(session) {
             target.apply(time, kind);
+            for command in target.take_follow_ups() {
+                self.engine.execute(command);
+            }
         }
     }
 
     /// Does what the user asked for.
     fn apply_action(&mut self, action: Action) {
         match action {
-            Action::Create { kind, addr } => {
+            Action::Create { kind, addr, udp } => {
                 let id = self.engine.new_session_id();
-                self.sessions.push(Session::new(id, kind, addr));
+                let session = match udp {
+                    Some(UdpSetup { bind, options }) if kind.is_udp() => {
+                        Session::new_udp(id, kind, addr, bind, options)
+                    }
+                    _ => Session::new(id, kind, addr),
+                };
+                self.sessions.push(session);
                 self.selected = Some(id);
                 self.start_session(id);
             }
@@ -238,6 +235,66 @@ impl SocklabApp {
                 {
                     self.engine.send(id, target, data);
                     self.saved.remember(s.draft());
+                }
+            }
+            Action::SendTo { session, target } => {
+                if let Some(s) = self.session(session)
+                    && let Ok(data) = s.payload()
+                {
+                    self.engine.send(session, target, data);
+                    self.saved.remember(s.draft());
+                }
+            }
+            Action::SetUdpOptions { session, options } => {
+                if let Some(s) = self.session_mut(session)
+                    && let Some(udp) = &mut s.udp
+                {
+                    udp.options = options.clone();
+                    // A closed socket takes them when it opens.
+                    if s.state == State::Open {
+                        self.engine
+                            .execute(Command::SetUdpOptions { session, options });
+                    }
+                }
+            }
+            Action::JoinGroup {
+                session,
+                membership,
+            } => {
+                if let Some(s) = self.session_mut(session)
+                    && let Some(udp) = &mut s.udp
+                {
+                    if s.state == State::Open {
+                        // Listed once the engine says it joined.
+                        self.engine.execute(Command::JoinGroup {
+                            session,
+                            membership,
+                        });
+                    } else {
+                        udp.remember(membership, false);
+                    }
+                }
+            }
+            Action::LeaveGroup {
+                session,
+                membership,
+            } => {
+                if let Some(s) = self.session_mut(session)
+                    && let Some(udp) = &mut s.udp
+                {
+                    let joined = udp
+                        .memberships
+                        .iter()
+                        .any(|row| row.joined && row.membership == membership);
+                    if joined && s.state == State::Open {
+                        // Gone from the list once the engine says it left.
+                        self.engine.execute(Command::LeaveGroup {
+                            session,
+                            membership,
+                        });
+                    } else {
+                        udp.forget(&membership);
+                    }
                 }
             }
             Action::Repeat {
@@ -332,19 +389,29 @@ impl SocklabApp {
         let Some(s) = self.session(session) else {
             return;
         };
-        match s.send_target() {
-            Some(target) => {
+        let pacing = if s.kind.is_udp() {
+            parse_pacing(&s.composer.datagram_size, &s.composer.datagrams_per_second).map(Some)
+        } else {
+            Ok(None)
+        };
+        match (s.send_target(), pacing) {
+            (Some(target), Ok(pacing)) => {
                 let transfer = self.engine.new_transfer_id();
                 self.engine.execute(Command::SendFile {
                     session,
                     target,
                     path,
                     transfer,
-                    pacing: None,
+                    pacing,
                 });
             }
-            None => {
-                let reason = s.cannot_send_reason().unwrap_or("nowhere to send");
+            (target, pacing) => {
+                let reason = match (target, pacing) {
+                    (_, Err(error)) => error,
+                    _ => s
+                        .cannot_send_reason()
+                        .unwrap_or_else(|| "nowhere to send".into()),
+                };
                 let text = format!("file not sent: {reason}");
                 self.notices_tx.send((session, text)).ok();
             }
@@ -509,6 +576,7 @@ impl SocklabApp {
                 sessions_panel::sessions_panel_ui(
                     ui,
                     &mut self.form,
+                    &mut self.interfaces,
                     &self.sessions,
                     self.selected,
                     &mut actions,
@@ -521,6 +589,7 @@ impl SocklabApp {
                     let cx = ViewContext {
                         saved: &self.saved,
                         dialog_open: self.dialogs.is_open(),
+                        interfaces: &mut self.interfaces,
                         actions: &mut actions,
                     };
                     session_view::session_view_ui(ui, session, &mut self.composer, cx);
@@ -592,7 +661,10 @@ fn welcome_ui(ui: &mut egui::Ui) {
     ui.vertical_centered(|ui| {
         ui.add_space(ui.available_height() / 3.0);
         ui.heading("No socket yet");
-        ui.label("Start a TCP server or connect a TCP client with the form on the left.");
+        ui.label(
+            "Start a TCP server, connect a TCP client, or open a UDP socket or client with the \
+             form on the left.",
+        );
         ui.label(
             "Each socket you create appears in the list; pick one to see its log and send data.",
         );

@@ -1,6 +1,8 @@
 //! The composer: a message in a format and encoding, a line ending, a target, and Send
 //! (or Ctrl+Enter); repeat on a timer, send a file, reuse history and presets. The draft
-//! itself is the session's; the preset name field is this panel's own state.
+//! itself is the session's; the preset name field is this panel's own state. For a UDP
+//! socket the target is all peers, one, the last sender or a typed address, and a file
+//! goes out as datagrams of a chosen size and rate.
 
 use std::time::Duration;
 
@@ -13,7 +15,8 @@ use super::theme;
 use crate::engine::Target;
 use crate::model::format;
 use crate::model::persist::Saved;
-use crate::model::session::{Session, live};
+use crate::model::session::{Kind, Session, live};
+use crate::model::udp::{TYPED_ADDRESS, parse_pacing};
 use crate::payload::{LineEnding, PayloadFormat, TextEncoding};
 
 /// Clients offered in the "Send to" list; with thousands the table is the way to pick.
@@ -69,9 +72,7 @@ pub fn composer_ui(
         .as_ref()
         .err()
         .map(|e| format!("Invalid payload: {e}"));
-    let blocked = invalid
-        .clone()
-        .or(session.cannot_send_reason().map(str::to_string));
+    let blocked = invalid.clone().or(session.cannot_send_reason());
     ui.horizontal_wrapped(|ui| {
         let button = ui
             .add_enabled(blocked.is_none(), egui::Button::new("Send"))
@@ -89,12 +90,20 @@ pub fn composer_ui(
             });
         }
         ui.separator();
+        let pacing_error = pacing_ui(ui, session);
         let file = ui
             .add_enabled(
-                session.send_target().is_some() && !dialog_open,
+                session.send_target().is_some() && !dialog_open && pacing_error.is_none(),
                 egui::Button::new("Send file…"),
             )
-            .on_hover_text("Stream a file to the target, chunk by chunk");
+            .on_hover_text(if session.kind.is_udp() {
+                "Send a file to the target as datagrams of the size and at the rate typed beside"
+            } else {
+                "Stream a file to the target, chunk by chunk"
+            });
+        if let Some(error) = pacing_error {
+            theme::error_label_ui(ui, error);
+        }
         if file.clicked() {
             actions.push(Action::OpenDialog {
                 session: session.id,
@@ -125,6 +134,8 @@ fn settings_row_ui(ui: &mut egui::Ui, session: &mut Session) {
     ui.horizontal_wrapped(|ui| {
         if session.is_server() {
             target_ui(ui, session);
+        } else if session.kind == Kind::Udp {
+            udp_target_ui(ui, session);
         }
         let label = ui.label("Format");
         let composer = &mut session.composer;
@@ -197,6 +208,95 @@ fn target_ui(ui: &mut egui::Ui, session: &mut Session) {
         footer,
     )
     .labelled_by(label.id);
+}
+
+/// "Send to" for a UDP socket: all peers, one of them, the last sender, or a typed address
+/// (its field appears beside the list, with what is wrong with it next to it).
+fn udp_target_ui(ui: &mut egui::Ui, session: &mut Session) {
+    let Some(udp) = &mut session.udp else {
+        return;
+    };
+    if let Target::Addr(_) = session.target {
+        // Whatever address it held, "Address…" is the one choice that stands for the field.
+        session.target = TYPED_ADDRESS;
+    }
+    let name_of = |peer: crate::engine::ConnId| {
+        udp.peers
+            .get(&peer)
+            .map_or_else(|| "(gone peer)".to_string(), |p| p.addr.to_string())
+    };
+    let current = match session.target {
+        Target::All => format!("All peers ({})", udp.peers.len()),
+        Target::One(peer) => name_of(peer),
+        Target::LastSender => LAST_SENDER.to_string(),
+        Target::Addr(_) => TYPED_ADDRESS_CHOICE.to_string(),
+    };
+    let unlisted = udp.peers.len().saturating_sub(TARGETS_LISTED);
+    let footer = (unlisted > 0).then(|| format!("{unlisted} more: pick one in the peers table"));
+    let listed: Vec<(Target, String)> = [
+        (Target::All, "All peers".to_string()),
+        (Target::LastSender, LAST_SENDER.to_string()),
+        (TYPED_ADDRESS, TYPED_ADDRESS_CHOICE.to_string()),
+    ]
+    .into_iter()
+    .chain(
+        udp.peers
+            .values()
+            .take(TARGETS_LISTED)
+            .map(|p| (Target::One(p.peer), p.addr.to_string())),
+    )
+    .collect();
+    let label = ui.label("Send to");
+    choice_combo(
+        ui,
+        "send_to",
+        current,
+        &mut session.target,
+        || listed,
+        footer,
+    )
+    .labelled_by(label.id);
+    if let Target::One(peer) = session.target {
+        udp.selected_peer = Some(peer);
+    }
+    if session.target == TYPED_ADDRESS {
+        let label = ui.label(SEND_TO_ADDRESS);
+        ui.add(
+            egui::TextEdit::singleline(&mut udp.send_to)
+                .hint_text("192.168.1.20:9000")
+                .desired_width(150.0),
+        )
+        .labelled_by(label.id);
+        if let Err(error) = udp.typed_target() {
+            theme::error_label_ui(ui, error);
+        }
+    }
+}
+
+const LAST_SENDER: &str = "The last sender";
+const TYPED_ADDRESS_CHOICE: &str = "Address…";
+/// The label of the field a UDP socket's typed target goes in.
+pub const SEND_TO_ADDRESS: &str = "Send to address";
+
+/// A UDP session's "Datagram size" and "Datagrams/s" for sending a file; returns what is
+/// wrong with them, if anything.
+fn pacing_ui(ui: &mut egui::Ui, session: &mut Session) -> Option<String> {
+    if !session.kind.is_udp() {
+        return None;
+    }
+    let composer = &mut session.composer;
+    let label = ui.label("Datagram size");
+    ui.add(egui::TextEdit::singleline(&mut composer.datagram_size).desired_width(56.0))
+        .labelled_by(label.id)
+        .on_hover_text(format!(
+            "Bytes per datagram when sending a file (at most {})",
+            crate::engine::MAX_PAYLOAD_V4
+        ));
+    let label = ui.label("Datagrams/s");
+    ui.add(egui::TextEdit::singleline(&mut composer.datagrams_per_second).desired_width(48.0))
+        .labelled_by(label.id)
+        .on_hover_text("Datagrams per second when sending a file (0: as fast as possible)");
+    parse_pacing(&composer.datagram_size, &composer.datagrams_per_second).err()
 }
 
 fn repeat_ui(ui: &mut egui::Ui, session: &mut Session, can_send: bool, actions: &mut Vec<Action>) {

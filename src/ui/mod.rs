@@ -4,9 +4,13 @@
 //! - `app.rs`: the eframe app: events in, panels drawn, actions applied, settings saved
 //!   (through `model::settings_file`), and a notice when they could not be read or saved.
 //! - `action.rs`: what the user can ask for.
-//! - `sessions_panel.rs`: the side panel: the new-socket form and the socket list.
-//! - `session_view.rs`: the selected socket: status, controls, its panes (client table,
-//!   rate chart, log, composer) and the splitters between them.
+//! - `sessions_panel.rs`: the side panel: the new-socket form (TCP server or client, UDP
+//!   socket or client) and the socket list.
+//! - `session_view.rs`: the selected socket: status, controls, its panes (client or peers
+//!   table, rate chart, log, composer) and the splitters between them.
+//! - `udp_panel.rs`: a UDP socket's pane (pages: peers, options, groups), UDP options and
+//!   multicast groups, and the cached interface list.
+//! - `peers_table.rs`: a UDP socket's peers, to pick a send target or reply to.
 //! - `rate_chart.rs`: bytes and messages per second over the last minute (egui_plot).
 //! - `combo.rs`: the combo box every choice uses (closes on choosing, for screen readers).
 //! - `log_view.rs`: the log table, its filter and its toolbar.
@@ -20,15 +24,17 @@ mod combo;
 mod composer;
 mod dialogs;
 mod log_view;
+mod peers_table;
 mod rate_chart;
 mod session_view;
 mod sessions_panel;
 mod theme;
+mod udp_panel;
 
 pub use app::SocklabApp;
-pub use composer::repeat_plan;
+pub use composer::{SEND_TO_ADDRESS, repeat_plan};
 pub use rate_chart::{BYTES_PLOT, MESSAGES_PLOT};
-pub use sessions_panel::FormKind;
+pub use sessions_panel::{FormKind, LOCAL_ADDRESS_LABEL, address_label};
 
 use crate::model::settings_file::{self, LoadOutcome};
 

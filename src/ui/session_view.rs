@@ -1,6 +1,7 @@
-//! The selected socket: status line, controls, the server's client table, the log and
-//! the composer. Picking a client row changes the session's selection in place; everything
-//! else the user asks for is pushed as an [`Action`].
+//! The selected socket: status line, controls, the server's client table (a UDP socket's
+//! peers table, options and groups), the log and the composer. Picking a client row changes
+//! the session's selection in place; everything else the user asks for is pushed as an
+//! [`Action`].
 
 use chrono::Local;
 use eframe::egui;
@@ -9,6 +10,7 @@ use egui_extras::{Column, TableBuilder};
 
 use super::action::{Action, Pane};
 use super::composer::{self, ComposerPanel};
+use super::udp_panel::{self, Interfaces};
 use super::{log_view, rate_chart, theme};
 use crate::engine::{ConnId, Target};
 use crate::model::format;
@@ -24,6 +26,8 @@ pub struct ViewContext<'a> {
     pub saved: &'a Saved,
     /// A file dialog is open: buttons that would open another are disabled.
     pub dialog_open: bool,
+    /// This machine's interfaces, for UDP's multicast choices.
+    pub interfaces: &'a mut Interfaces,
     pub actions: &'a mut Vec<Action>,
 }
 
@@ -51,17 +55,22 @@ pub fn session_view_ui(
     let ViewContext {
         saved,
         dialog_open,
+        interfaces,
         actions,
     } = cx;
     let options = &saved.options;
     egui::Panel::top("session_header").show(ui, |ui| {
         header_ui(ui, session, options.show_chart, actions);
+        if session.kind == Kind::UdpClient {
+            udp_client_options_ui(ui, session, interfaces, actions);
+        }
     });
     // Client table and chart at the top, composer at the bottom, the log between them
     // taking the rest; each pane is clipped to its rectangle and scrolls inside it.
     let area = ui.available_rect_before_wrap();
     let mut wanted = Vec::new();
-    if session.is_server() {
+    // A UDP socket's peers table takes the client table's place (and its height).
+    if session.is_server() || session.kind == Kind::Udp {
         wanted.push((Pane::Clients, options.clients_pane_height, CLIENTS_MIN));
     }
     if options.show_chart {
@@ -87,6 +96,9 @@ pub fn session_view_ui(
     for placed in &placed[..placed.len() - 1] {
         let rect = egui::Rect::from_x_y_ranges(area.x_range(), top..=top + placed.height);
         pane_ui(ui, rect, |ui| match placed.pane {
+            Pane::Clients if session.kind == Kind::Udp => {
+                udp_panel::udp_pane_ui(ui, session, interfaces, actions)
+            }
             Pane::Clients => clients_ui(ui, session, actions),
             Pane::Chart => rate_chart::rate_chart_ui(ui, session),
             Pane::Composer => {}
@@ -94,7 +106,19 @@ pub fn session_view_ui(
         top += placed.height;
         // Dragging down makes the pane above taller, up to what the log can give.
         let max = placed.height + log_height - LOG_MIN;
-        splitter_ui(ui, area, top, placed, max.max(placed.height), 1.0, actions);
+        let name = match placed.pane {
+            Pane::Clients if session.kind == Kind::Udp => "Resize the peers pane",
+            Pane::Clients => "Resize the client table",
+            Pane::Chart => "Resize the rate chart",
+            Pane::Composer => "Resize the composer",
+        };
+        let strip = Strip {
+            y: top,
+            name,
+            max: max.max(placed.height),
+            sign: 1.0,
+        };
+        splitter_ui(ui, area, placed, strip, actions);
         top += SPLITTER;
     }
     let log_rect = egui::Rect::from_x_y_ranges(area.x_range(), top..=top + log_height);
@@ -105,15 +129,13 @@ pub fn session_view_ui(
     let composer = &placed[placed.len() - 1];
     // Dragging up makes the composer taller.
     let max = composer.height + log_height - LOG_MIN;
-    splitter_ui(
-        ui,
-        area,
-        top,
-        composer,
-        max.max(composer.height),
-        -1.0,
-        actions,
-    );
+    let strip = Strip {
+        y: top,
+        name: "Resize the composer",
+        max: max.max(composer.height),
+        sign: -1.0,
+    };
+    splitter_ui(ui, area, composer, strip, actions);
     top += SPLITTER;
     let composer_rect = egui::Rect::from_x_y_ranges(area.x_range(), top..=area.bottom());
     pane_ui(ui, composer_rect, |ui| {
@@ -159,25 +181,29 @@ fn pane_ui(ui: &mut egui::Ui, rect: egui::Rect, add: impl FnOnce(&mut egui::Ui))
     add(&mut pane);
 }
 
+/// A draggable strip: where it is, its accessible name, and how the pane it sizes grows.
+struct Strip {
+    y: f32,
+    name: &'static str,
+    /// The pane's greatest height.
+    max: f32,
+    /// 1: the strip is under its pane; -1: over it.
+    sign: f32,
+}
+
 /// The strip under (`sign` 1) or over (`sign` -1) a pane at `y`: dragging it sets the
 /// pane's height, between its least height and `max`.
 fn splitter_ui(
     ui: &mut egui::Ui,
     area: egui::Rect,
-    y: f32,
     placed: &Placed,
-    max: f32,
-    sign: f32,
+    strip: Strip,
     actions: &mut Vec<Action>,
 ) {
+    let Strip { y, name, max, sign } = strip;
     let rect = egui::Rect::from_x_y_ranges(area.x_range(), y..=y + SPLITTER);
     let id = ui.scope_id().with(("splitter", placed.pane));
     let response = ui.interact(rect, id, egui::Sense::drag());
-    let name = match placed.pane {
-        Pane::Clients => "Resize the client table",
-        Pane::Chart => "Resize the rate chart",
-        Pane::Composer => "Resize the composer",
-    };
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Splitter, true, name));
     if response.hovered() || response.dragged() {
         ui.ctx().set_cursor_icon(egui::CursorIcon::ResizeVertical);
@@ -216,12 +242,7 @@ fn splitter_ui(
 fn header_ui(ui: &mut egui::Ui, session: &Session, show_chart: bool, actions: &mut Vec<Action>) {
     ui.add_space(6.0);
     ui.horizontal(|ui| {
-        let title = match session.kind {
-            Kind::Server { chat: true } => "TCP server · group chat",
-            Kind::Server { chat: false } => "TCP server",
-            Kind::Client => "TCP client",
-        };
-        ui.heading(title);
+        ui.heading(session.kind.title());
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             if ui
                 .button("Remove")
@@ -243,7 +264,7 @@ fn header_ui(ui: &mut egui::Ui, session: &Session, show_chart: bool, actions: &m
             Some(addr) => format!("last {name} {addr}"),
         };
         ui.label(shown("sockname", session.local));
-        if !session.is_server() {
+        if matches!(session.kind, Kind::Client | Kind::UdpClient) {
             ui.label(shown("peername", session.peer));
         }
         if let Some(since) = session.since {
@@ -281,9 +302,51 @@ fn header_ui(ui: &mut egui::Ui, session: &Session, show_chart: bool, actions: &m
             format::rate(session.rates.bytes_out_per_s)
         ));
     });
+    if let Some(stats) = session.udp.as_ref().and_then(|udp| udp.stats.as_ref()) {
+        let drops = stats.kernel_drops().unwrap_or(0);
+        let truncated = stats.truncated();
+        if drops > 0 || truncated > 0 {
+            ui.horizontal_wrapped(|ui| {
+                if drops > 0 {
+                    theme::warning_label_ui(
+                        ui,
+                        format!("kernel dropped {drops} datagrams (receive buffer full)"),
+                    );
+                }
+                if truncated > 0 {
+                    theme::warning_label_ui(
+                        ui,
+                        format!("{truncated} datagrams cut short (larger than the buffer)"),
+                    );
+                }
+            });
+        }
+    }
     if let State::Failed(error) = &session.state {
         theme::error_label_ui(ui, error);
     }
+}
+
+/// A UDP client's options, a section that opens on a click (a UDP socket has them in its
+/// pane instead), scrolled when it would crowd out the panes below.
+fn udp_client_options_ui(
+    ui: &mut egui::Ui,
+    session: &mut Session,
+    interfaces: &mut Interfaces,
+    actions: &mut Vec<Action>,
+) {
+    let max_height = (ui.ctx().content_rect().height() * 0.25).max(48.0);
+    egui::CollapsingHeader::new("Socket options")
+        .id_salt(("udp_options", session.id.get()))
+        .show(ui, |ui| {
+            egui::ScrollArea::vertical()
+                .id_salt("udp_client_options")
+                .max_height(max_height)
+                .show(ui, |ui| {
+                    udp_panel::udp_options_section_ui(ui, session, interfaces, actions)
+                });
+        });
+    ui.add_space(4.0);
 }
 
 /// Stop / start again for servers; disconnect / reconnect for clients.
@@ -291,9 +354,19 @@ fn controls_ui(ui: &mut egui::Ui, session: &Session, actions: &mut Vec<Action>) 
     let id = session.id;
     let running = matches!(
         session.state,
-        State::Listening | State::Starting | State::Connected | State::Connecting
+        State::Listening | State::Starting | State::Connected | State::Connecting | State::Open
     );
     let clicked = match (session.kind, running) {
+        (Kind::Udp | Kind::UdpClient, true) => ui
+            .button("Close")
+            .on_hover_text("Close the socket (its groups are joined again when it opens)")
+            .clicked()
+            .then_some(Action::Stop(id)),
+        (Kind::Udp | Kind::UdpClient, false) => ui
+            .button("Open again")
+            .on_hover_text("Open the socket again, with its options and groups")
+            .clicked()
+            .then_some(Action::Start(id)),
         (Kind::Server { .. }, true) => ui
             .button("Stop")
             .on_hover_text("Stop listening and close every client")

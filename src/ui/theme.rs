@@ -14,7 +14,7 @@ const BLUE: Color32 = Color32::from_rgb(0x3a, 0x8e, 0xe6);
 /// A state's colour: green up, amber starting, grey stopped, red error.
 pub fn state_colour(state: &State, visuals: &Visuals) -> Color32 {
     match state {
-        State::Listening | State::Connected => GREEN,
+        State::Listening | State::Connected | State::Open => GREEN,
         State::Starting | State::Connecting => AMBER,
         State::Stopped => visuals.weak_text_color(),
         State::Failed(_) => visuals.error_fg_color,
