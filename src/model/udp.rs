@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::engine::{
     ConnId, Counters, DatagramPacing, MAX_PAYLOAD_V4, Membership, PeerInfo, Target, UdpOptions,
-    UdpStats, parse_endpoint,
+    UdpStats, parse_bind_address, parse_endpoint,
 };
 
 /// Where a UDP client binds when nothing is typed: any address, any port (the engine
@@ -144,20 +144,10 @@ pub fn parse_send_address(typed: &str) -> Result<SocketAddr, String> {
     Ok(SocketAddr::new(ip, endpoint.port))
 }
 
-/// Checks an address to bind: an IP literal, `localhost` or a bare port. Returns it as
-/// the engine reads it (a bare port as `127.0.0.1:PORT`).
+/// Checks an address to bind (the engine's rule) and returns it as the engine reads it
+/// (a bare port as `127.0.0.1:PORT`).
 pub fn check_bind_address(typed: &str) -> Result<String, String> {
-    let endpoint = parse_endpoint(typed).map_err(|e| e.to_string())?;
-    if endpoint.host.eq_ignore_ascii_case("localhost") || endpoint.literal().is_some() {
-        Ok(endpoint.to_string())
-    } else {
-        Err(format!(
-            "bind to an address of this machine, such as 0.0.0.0:{port} or 127.0.0.1:{port} \
-             (\"{host}\" is not an IP address)",
-            port = endpoint.port,
-            host = endpoint.host
-        ))
-    }
+    parse_bind_address(typed).map(|addr| addr.to_string())
 }
 
 /// The membership the join fields describe, or what is wrong with them.
@@ -255,7 +245,7 @@ mod tests {
         assert_eq!(check_bind_address("[::]:5").as_deref(), Ok("[::]:5"));
         assert_eq!(
             check_bind_address("localhost:5").as_deref(),
-            Ok("localhost:5")
+            Ok("127.0.0.1:5")
         );
         assert!(
             check_bind_address("example.org:5")
