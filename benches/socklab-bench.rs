@@ -931,9 +931,19 @@ struct UdpRun {
     /// from `/proc/net/snmp` and the loopback backlog's drops from `/proc/net/softnet_stat`.
     rcvbuf_errors: u64,
     backlog_drops: u64,
+    /// CPU time of the receiving threads: the engine's net thread (or the plain loop's
+    /// thread), and the owner thread that takes the engine's events.
+    reader_cpu: Duration,
+    owner_cpu: Duration,
 }
 
 impl UdpRun {
+    /// Receiving cost per datagram, in ns of CPU: (reader, owner).
+    fn cpu_per_datagram(&self) -> (f64, f64) {
+        let per = |d: Duration| d.as_nanos() as f64 / self.received.max(1) as f64;
+        (per(self.reader_cpu), per(self.owner_cpu))
+    }
+
     fn rate(&self) -> f64 {
         self.received as f64 / self.elapsed.as_secs_f64()
     }
@@ -1071,7 +1081,11 @@ fn blast_sender() -> std::net::UdpSocket {
 
 /// The owner's side of the UDP scenarios: counts each session's datagrams as reported,
 /// one by one in `DatagramsReceived` or together in `DatagramsUnreported`, until `done`.
-fn count_reported_datagrams(engine: &Engine, done: &AtomicBool) -> HashMap<SessionId, u64> {
+fn count_reported_datagrams(
+    engine: &Engine,
+    done: &AtomicBool,
+) -> (HashMap<SessionId, u64>, Duration) {
+    let cpu_before = thread_cpu();
     let mut reported: HashMap<SessionId, u64> = HashMap::new();
     while !done.load(Ordering::Relaxed) {
         let Ok(event) = engine.events().recv_timeout(Duration::from_millis(20)) else {
@@ -1084,7 +1098,29 @@ fn count_reported_datagrams(engine: &Engine, done: &AtomicBool) -> HashMap<Sessi
         };
         *reported.entry(event.session).or_default() += count;
     }
-    reported
+    (reported, thread_cpu().saturating_sub(cpu_before))
+}
+
+/// CPU time so far of this process's threads named `name` (Linux schedstat, in ns).
+fn named_threads_cpu(name: &str) -> Duration {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Duration::ZERO;
+    };
+    let mut total = 0u64;
+    for task in tasks.flatten() {
+        let path = task.path();
+        let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        if comm.trim() != name {
+            continue;
+        }
+        let schedstat = std::fs::read_to_string(path.join("schedstat")).unwrap_or_default();
+        total += schedstat
+            .split_whitespace()
+            .next()
+            .and_then(|ns| ns.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    Duration::from_nanos(total)
 }
 
 /// Waits until the sum of `counters` has not moved for 100 ms; returns when it last moved.
@@ -1141,18 +1177,21 @@ fn blast_engine(
     let done = AtomicBool::new(false);
     let system = SystemUdpCounters::read();
     let counters: Vec<Arc<Counters>> = sessions.iter().map(|(_, c, _)| c.clone()).collect();
-    let (sent, send_errors, elapsed, reported) = std::thread::scope(|scope| {
-        let owner = scope.spawn(|| count_reported_datagrams(engine, &done));
-        let start = Instant::now();
-        let (sent, errors) = blast(sender, to, duration);
-        let last = wait_drained(&counters);
-        let elapsed = last - start;
-        // The drop counts are read once a second, and the owner may still be behind.
-        let settle = Instant::now() + DROPS_SETTLE.saturating_sub(last.elapsed());
-        std::thread::sleep(settle.saturating_duration_since(Instant::now()));
-        done.store(true, Ordering::Relaxed);
-        (sent, errors, elapsed, owner.join().unwrap())
-    });
+    let net_cpu_before = named_threads_cpu("socklab-net");
+    let (sent, send_errors, elapsed, (reported, owner_cpu), net_cpu) =
+        std::thread::scope(|scope| {
+            let owner = scope.spawn(|| count_reported_datagrams(engine, &done));
+            let start = Instant::now();
+            let (sent, errors) = blast(sender, to, duration);
+            let last = wait_drained(&counters);
+            let elapsed = last - start;
+            let net_cpu = named_threads_cpu("socklab-net").saturating_sub(net_cpu_before);
+            // The drop counts are read once a second, and the owner may still be behind.
+            let settle = Instant::now() + DROPS_SETTLE.saturating_sub(last.elapsed());
+            std::thread::sleep(settle.saturating_duration_since(Instant::now()));
+            done.store(true, Ordering::Relaxed);
+            (sent, errors, elapsed, owner.join().unwrap(), net_cpu)
+        });
     let (rcvbuf_errors, backlog_drops) = system.since();
     let received: u64 = counters.iter().map(|c| c.messages_in()).sum();
     let dropped: u64 = sessions
@@ -1183,6 +1222,8 @@ fn blast_engine(
         elapsed,
         rcvbuf_errors,
         backlog_drops,
+        reader_cpu: net_cpu,
+        owner_cpu,
     };
     (run, events)
 }
@@ -1207,8 +1248,9 @@ fn blast_plain(duration: Duration) -> UdpRun {
     let sender = blast_sender();
     let done = AtomicBool::new(false);
     let system = SystemUdpCounters::read();
-    let (sent, send_errors, received, elapsed) = std::thread::scope(|scope| {
+    let (sent, send_errors, received, elapsed, reader_cpu) = std::thread::scope(|scope| {
         let reader = scope.spawn(|| {
+            let cpu_before = thread_cpu();
             let mut buffer = vec![0u8; 65_536];
             let mut received = 0u64;
             let mut last = Instant::now();
@@ -1218,7 +1260,9 @@ fn blast_plain(duration: Duration) -> UdpRun {
                         received += 1;
                         last = Instant::now();
                     }
-                    Err(_) if done.load(Ordering::Relaxed) => return (received, last),
+                    Err(_) if done.load(Ordering::Relaxed) => {
+                        return (received, last, thread_cpu().saturating_sub(cpu_before));
+                    }
                     Err(_) => {}
                 }
             }
@@ -1226,8 +1270,8 @@ fn blast_plain(duration: Duration) -> UdpRun {
         let start = Instant::now();
         let (sent, errors) = blast(&sender, to, duration);
         done.store(true, Ordering::Relaxed);
-        let (received, last) = reader.join().unwrap();
-        (sent, errors, received, last - start)
+        let (received, last, cpu) = reader.join().unwrap();
+        (sent, errors, received, last - start, cpu)
     });
     let (rcvbuf_errors, backlog_drops) = system.since();
     UdpRun {
@@ -1238,6 +1282,8 @@ fn blast_plain(duration: Duration) -> UdpRun {
         elapsed,
         rcvbuf_errors,
         backlog_drops,
+        reader_cpu,
+        owner_cpu: Duration::ZERO,
     }
 }
 
@@ -1249,8 +1295,9 @@ fn udp_ingest(duration: Duration, rounds: usize) {
     for round in 1..=rounds {
         let plain = blast_plain(duration);
         println!(
-            "  udp-ingest round {round} plain recv_from loop: {:.0} datagrams/s; {}",
+            "  udp-ingest round {round} plain recv_from loop: {:.0} datagrams/s, reader CPU {:.0} ns/datagram; {}",
             plain.rate(),
+            plain.cpu_per_datagram().0,
             plain.balance(1)
         );
         plain_runs.push(plain);
@@ -1265,8 +1312,10 @@ fn udp_ingest(duration: Duration, rounds: usize) {
             duration,
         );
         println!(
-            "  udp-ingest round {round} engine session: {:.0} datagrams/s; {}; {events}",
+            "  udp-ingest round {round} engine session: {:.0} datagrams/s, net thread CPU {:.0} ns/datagram + owner {:.0} ns/datagram; {}; {events}",
             run.rate(),
+            run.cpu_per_datagram().0,
+            run.cpu_per_datagram().1,
             run.balance(1)
         );
         engine_runs.push(run);
@@ -1282,14 +1331,30 @@ fn udp_ingest(duration: Duration, rounds: usize) {
         100.0 * dropped as f64 / sent.max(1) as f64
     };
     let (engine_rate, plain_rate) = (overall(&engine_runs), overall(&plain_runs));
+    let cpu = |runs: &[UdpRun], owner: bool| {
+        let received: u64 = runs.iter().map(|r| r.received).sum();
+        let cpu: Duration = runs
+            .iter()
+            .map(|r| if owner { r.owner_cpu } else { r.reader_cpu })
+            .sum();
+        cpu.as_nanos() as f64 / received.max(1) as f64
+    };
+    let (engine_ns, owner_ns, plain_ns) = (
+        cpu(&engine_runs, false),
+        cpu(&engine_runs, true),
+        cpu(&plain_runs, false),
+    );
     println!(
-        "udp-ingest {DATAGRAM_BYTES}-byte datagrams blasted for {:.0} s, {rounds} rounds each: engine session {:.0} datagrams/s ({:.1} % dropped by the kernel), plain recv_from loop {:.0} datagrams/s ({:.1} % dropped); engine/plain {:.0} %",
+        "udp-ingest {DATAGRAM_BYTES}-byte datagrams blasted for {:.0} s, {rounds} rounds each: engine session {:.0} datagrams/s ({:.1} % dropped by the kernel), plain recv_from loop {:.0} datagrams/s ({:.1} % dropped); engine/plain {:.0} %; receiving CPU per datagram: engine net thread {engine_ns:.0} ns (+ owner thread {owner_ns:.0} ns), plain loop {plain_ns:.0} ns, so one core receives at most {:.0} (engine) / {:.0} (plain) datagrams/s = {:.0} %",
         duration.as_secs_f64(),
         engine_rate,
         loss(&engine_runs),
         plain_rate,
         loss(&plain_runs),
         100.0 * engine_rate / plain_rate,
+        1e9 / engine_ns,
+        1e9 / plain_ns,
+        100.0 * plain_ns / engine_ns,
     );
 }
 
@@ -1346,10 +1411,11 @@ fn udp_fanout(members: usize, duration: Duration) {
         .map(|(_, totals, _)| thousands(totals.messages_in()))
         .collect();
     println!(
-        "udp-fanout one sender to {members} engine sessions on {local} (joined on 127.0.0.1), {DATAGRAM_BYTES}-byte datagrams for {:.0} s: {:.0} deliveries/s ({:.0} datagrams/s sent), lost {} of {} ({:.1} %); {}; {events}; per session {}",
+        "udp-fanout one sender to {members} engine sessions on {local} (joined on 127.0.0.1), {DATAGRAM_BYTES}-byte datagrams for {:.0} s: {:.0} deliveries/s ({:.0} datagrams/s sent; net thread CPU {:.0} ns/delivery), lost {} of {} ({:.1} %); {}; {events}; per session {}",
         duration.as_secs_f64(),
         run.rate(),
         run.sent as f64 / run.elapsed.as_secs_f64(),
+        run.cpu_per_datagram().0,
         thousands(expected.saturating_sub(run.received)),
         thousands(expected),
         100.0 * expected.saturating_sub(run.received) as f64 / expected.max(1) as f64,
