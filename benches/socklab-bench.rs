@@ -3,7 +3,8 @@
 //! never passes or fails on time.
 //!
 //! `cargo bench --bench socklab-bench -- [SCENARIO …]`, scenarios: chat, chat-1000, ingest,
-//! ingest-idle, send, file, scale, churn, logview, flood, crowded, or all (the default).
+//! ingest-idle, send, file, scale, churn, logview, flood, crowded, udp-ingest, udp-fanout,
+//! or all (the default).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -17,7 +18,8 @@ use eframe::egui;
 use mio::net::TcpStream as MioStream;
 use mio::{Events, Interest, Poll, Token};
 use socklab::engine::{
-    Command, ConnInfo, Engine, Event, EventKind, ServerOptions, SessionId, Target,
+    Command, ConnInfo, Counters, Engine, Event, EventKind, Membership, ServerOptions, SessionId,
+    Target, UdpOptions, UdpStats,
 };
 use socklab::model::log::{Direction, LogRow};
 use socklab::model::persist::Saved;
@@ -50,6 +52,8 @@ fn main() {
             "logview",
             "flood",
             "crowded",
+            "udp-ingest",
+            "udp-fanout",
         ]
         .map(String::from)
         .to_vec();
@@ -70,6 +74,8 @@ fn main() {
             "logview" => logview(1_000_000),
             "flood" => flood(Duration::from_secs(5)),
             "crowded" => crowded(10_000, 1_000_000),
+            "udp-ingest" => udp_ingest(Duration::from_secs(3), 2),
+            "udp-fanout" => udp_fanout(8, Duration::from_secs(3)),
             other => eprintln!("unknown scenario {other:?}"),
         }
     }
@@ -896,5 +902,524 @@ fn crowded(clients: usize, rows: usize) {
         session.conns.len(),
         session.log.len(),
         session.rates.history().len(),
+    );
+}
+
+// ---- UDP -----------------------------------------------------------------------
+
+/// Payload of every datagram the UDP scenarios send.
+const DATAGRAM_BYTES: usize = 64;
+/// SO_RCVBUF the engine asks for on its UDP sockets (`src/engine/udp.rs`); the plain
+/// receiver asks for the same, so both start with the same room (capped by `rmem_max`).
+const ENGINE_RECV_BUFFER: usize = 8 * 1024 * 1024;
+/// The engine reads the kernel's drop count once a second; this much quiet after the last
+/// datagram makes sure its figure is the final one.
+const DROPS_SETTLE: Duration = Duration::from_millis(1200);
+
+/// What one blast into one receiver came to.
+struct UdpRun {
+    /// Datagrams the kernel accepted from the sender (`send_to` returned their size).
+    sent: u64,
+    /// `send_to` calls that failed (they count as neither sent nor dropped).
+    send_errors: u64,
+    received: u64,
+    /// The receiving sockets' drops column of `/proc/net/udp` (no room in the buffer).
+    dropped: u64,
+    /// From the first send to the last datagram read.
+    elapsed: Duration,
+    /// System-wide deltas over the run, as a cross-check of `dropped`: UDP RcvbufErrors
+    /// from `/proc/net/snmp` and the loopback backlog's drops from `/proc/net/softnet_stat`.
+    rcvbuf_errors: u64,
+    backlog_drops: u64,
+    /// CPU time of the receiving threads: the engine's net thread (or the plain loop's
+    /// thread), and the owner thread that takes the engine's events.
+    reader_cpu: Duration,
+    owner_cpu: Duration,
+}
+
+impl UdpRun {
+    /// Receiving cost per datagram, in ns of CPU: (reader, owner).
+    fn cpu_per_datagram(&self) -> (f64, f64) {
+        let per = |d: Duration| d.as_nanos() as f64 / self.received.max(1) as f64;
+        (per(self.reader_cpu), per(self.owner_cpu))
+    }
+
+    fn rate(&self) -> f64 {
+        self.received as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// `sent = received + dropped` (times `copies` for a group), in words.
+    fn balance(&self, copies: u64) -> String {
+        let expected = self.sent * copies;
+        let accounted = self.received + self.dropped;
+        let copies_text = if copies > 1 {
+            format!(" x {copies}")
+        } else {
+            String::new()
+        };
+        let verdict = if expected == accounted {
+            "balanced".to_string()
+        } else {
+            format!("UNBALANCED by {}", expected as i64 - accounted as i64)
+        };
+        format!(
+            "sent {}{copies_text} = received {} + kernel drops {}: {verdict}; {} send errors; system RcvbufErrors +{}, backlog drops +{}",
+            thousands(self.sent),
+            thousands(self.received),
+            thousands(self.dropped),
+            self.send_errors,
+            thousands(self.rcvbuf_errors),
+            self.backlog_drops,
+        )
+    }
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// System-wide counters read before and after a run.
+struct SystemUdpCounters {
+    rcvbuf_errors: u64,
+    backlog_drops: u64,
+}
+
+impl SystemUdpCounters {
+    fn read() -> Self {
+        SystemUdpCounters {
+            rcvbuf_errors: snmp_udp_field("RcvbufErrors"),
+            backlog_drops: softnet_drops(),
+        }
+    }
+
+    fn since(&self) -> (u64, u64) {
+        let now = SystemUdpCounters::read();
+        (
+            now.rcvbuf_errors.saturating_sub(self.rcvbuf_errors),
+            now.backlog_drops.saturating_sub(self.backlog_drops),
+        )
+    }
+}
+
+/// A field of the `Udp:` rows of `/proc/net/snmp` (a header row, then a value row).
+fn snmp_udp_field(name: &str) -> u64 {
+    let text = std::fs::read_to_string("/proc/net/snmp").unwrap_or_default();
+    let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("Udp:")).collect();
+    let (Some(names), Some(values)) = (rows.first(), rows.get(1)) else {
+        return 0;
+    };
+    names
+        .split_whitespace()
+        .zip(values.split_whitespace())
+        .find(|(n, _)| *n == name)
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Packets dropped because a CPU's input backlog was full (second column, hex, per CPU).
+fn softnet_drops() -> u64 {
+    std::fs::read_to_string("/proc/net/softnet_stat")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .filter_map(|v| u64::from_str_radix(v, 16).ok())
+        .sum()
+}
+
+/// The drops column of `/proc/net/udp` for `socket` (found by its inode).
+fn socket_drops(socket: &std::net::UdpSocket) -> u64 {
+    use std::os::fd::AsRawFd;
+    // SAFETY: fstat writes only into `stat`, which lives for the call.
+    let inode = unsafe {
+        let mut stat = std::mem::zeroed::<libc::stat>();
+        if libc::fstat(socket.as_raw_fd(), &mut stat) != 0 {
+            return 0;
+        }
+        stat.st_ino.to_string()
+    };
+    std::fs::read_to_string("/proc/net/udp")
+        .unwrap_or_default()
+        .lines()
+        .skip(1)
+        .find_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            (fields.get(9) == Some(&inode.as_str())).then(|| fields.last()?.parse().ok())?
+        })
+        .unwrap_or(0)
+}
+
+/// Sends 64-byte datagrams from `socket` to `to` as fast as the kernel takes them, for
+/// `duration`; returns (sent, failed sends).
+fn blast(socket: &std::net::UdpSocket, to: SocketAddr, duration: Duration) -> (u64, u64) {
+    let payload = [0x55_u8; DATAGRAM_BYTES];
+    let start = Instant::now();
+    let (mut sent, mut errors) = (0u64, 0u64);
+    loop {
+        for _ in 0..64 {
+            match socket.send_to(&payload, to) {
+                Ok(_) => sent += 1,
+                Err(_) => errors += 1,
+            }
+        }
+        if start.elapsed() >= duration {
+            return (sent, errors);
+        }
+    }
+}
+
+fn blast_sender() -> std::net::UdpSocket {
+    std::net::UdpSocket::bind("127.0.0.1:0").unwrap()
+}
+
+/// The owner's side of the UDP scenarios: counts each session's datagrams as reported,
+/// one by one in `DatagramsReceived` or together in `DatagramsUnreported`, until `done`.
+fn count_reported_datagrams(
+    engine: &Engine,
+    done: &AtomicBool,
+) -> (HashMap<SessionId, u64>, Duration) {
+    let cpu_before = thread_cpu();
+    let mut reported: HashMap<SessionId, u64> = HashMap::new();
+    while !done.load(Ordering::Relaxed) {
+        let Ok(event) = engine.events().recv_timeout(Duration::from_millis(20)) else {
+            continue;
+        };
+        let count = match &event.kind {
+            EventKind::DatagramsReceived { datagrams } => datagrams.len() as u64,
+            EventKind::DatagramsUnreported { count, .. } => *count,
+            _ => continue,
+        };
+        *reported.entry(event.session).or_default() += count;
+    }
+    (reported, thread_cpu().saturating_sub(cpu_before))
+}
+
+/// CPU time so far of this process's threads named `name` (Linux schedstat, in ns).
+fn named_threads_cpu(name: &str) -> Duration {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Duration::ZERO;
+    };
+    let mut total = 0u64;
+    for task in tasks.flatten() {
+        let path = task.path();
+        let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        if comm.trim() != name {
+            continue;
+        }
+        let schedstat = std::fs::read_to_string(path.join("schedstat")).unwrap_or_default();
+        total += schedstat
+            .split_whitespace()
+            .next()
+            .and_then(|ns| ns.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    Duration::from_nanos(total)
+}
+
+/// Waits until the sum of `counters` has not moved for 100 ms; returns when it last moved.
+fn wait_drained(counters: &[Arc<Counters>]) -> Instant {
+    let total = || counters.iter().map(|c| c.messages_in()).sum::<u64>();
+    let mut last = total();
+    let mut moved = Instant::now();
+    while moved.elapsed() < Duration::from_millis(100) {
+        std::thread::sleep(Duration::from_millis(1));
+        let now = total();
+        if now != last {
+            last = now;
+            moved = Instant::now();
+        }
+    }
+    moved
+}
+
+/// Opens a UDP session on `bind` and waits until it is open: its id, address, totals and
+/// kernel statistics.
+fn open_udp_session(
+    engine: &Engine,
+    bind: &str,
+) -> (SessionId, SocketAddr, Arc<Counters>, Arc<UdpStats>) {
+    let session = engine.open_udp(bind, None, UdpOptions::default());
+    loop {
+        let event = engine
+            .events()
+            .recv_timeout(Duration::from_secs(10))
+            .expect("UDP open");
+        match event.kind {
+            EventKind::UdpOpened {
+                local,
+                totals,
+                stats,
+                ..
+            } if event.session == session => return (session, local, totals, stats),
+            EventKind::UdpFailed { error } => panic!("UDP open failed: {error}"),
+            _ => {}
+        }
+    }
+}
+
+/// One blast of `duration` into engine sessions (all sharing `to`): `copies` is how many of
+/// them receive each datagram. Returns the run and whether the owner's reported counts
+/// matched the sessions' totals.
+fn blast_engine(
+    engine: &Engine,
+    sessions: &[(SessionId, Arc<Counters>, Arc<UdpStats>)],
+    sender: &std::net::UdpSocket,
+    to: SocketAddr,
+    duration: Duration,
+) -> (UdpRun, String) {
+    let done = AtomicBool::new(false);
+    let system = SystemUdpCounters::read();
+    let counters: Vec<Arc<Counters>> = sessions.iter().map(|(_, c, _)| c.clone()).collect();
+    let net_cpu_before = named_threads_cpu("socklab-net");
+    let (sent, send_errors, elapsed, (reported, owner_cpu), net_cpu) =
+        std::thread::scope(|scope| {
+            let owner = scope.spawn(|| count_reported_datagrams(engine, &done));
+            let start = Instant::now();
+            let (sent, errors) = blast(sender, to, duration);
+            let last = wait_drained(&counters);
+            let elapsed = last - start;
+            let net_cpu = named_threads_cpu("socklab-net").saturating_sub(net_cpu_before);
+            // The drop counts are read once a second, and the owner may still be behind.
+            let settle = Instant::now() + DROPS_SETTLE.saturating_sub(last.elapsed());
+            std::thread::sleep(settle.saturating_duration_since(Instant::now()));
+            done.store(true, Ordering::Relaxed);
+            (sent, errors, elapsed, owner.join().unwrap(), net_cpu)
+        });
+    let (rcvbuf_errors, backlog_drops) = system.since();
+    let received: u64 = counters.iter().map(|c| c.messages_in()).sum();
+    let dropped: u64 = sessions
+        .iter()
+        .map(|(_, _, stats)| stats.kernel_drops().unwrap_or(0))
+        .sum();
+    let reported_total: u64 = sessions
+        .iter()
+        .map(|(id, _, _)| reported.get(id).copied().unwrap_or(0))
+        .sum();
+    let each_matches = sessions
+        .iter()
+        .all(|(id, totals, _)| reported.get(id).copied().unwrap_or(0) == totals.messages_in());
+    let events = format!(
+        "owner's events reported {} datagrams {} the totals",
+        thousands(reported_total),
+        if each_matches {
+            "= (per session)"
+        } else {
+            "DIFFERING FROM"
+        }
+    );
+    let run = UdpRun {
+        sent,
+        send_errors,
+        received,
+        dropped,
+        elapsed,
+        rcvbuf_errors,
+        backlog_drops,
+        reader_cpu: net_cpu,
+        owner_cpu,
+    };
+    (run, events)
+}
+
+/// The practical limit: one thread in a plain `recv_from` loop on a std socket with the
+/// engine's buffer sizes, receiving the same blast.
+fn blast_plain(duration: Duration) -> UdpRun {
+    let receiver = socket2::Socket::new(
+        socket2::Domain::IPV4,
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )
+    .unwrap();
+    let _ = receiver.set_recv_buffer_size(ENGINE_RECV_BUFFER);
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    receiver.bind(&any.into()).unwrap();
+    let receiver: std::net::UdpSocket = receiver.into();
+    receiver
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let to = receiver.local_addr().unwrap();
+    let sender = blast_sender();
+    let done = AtomicBool::new(false);
+    let system = SystemUdpCounters::read();
+    let (sent, send_errors, received, elapsed, reader_cpu) = std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            let cpu_before = thread_cpu();
+            let mut buffer = vec![0u8; 65_536];
+            let mut received = 0u64;
+            let mut last = Instant::now();
+            loop {
+                match receiver.recv_from(&mut buffer) {
+                    Ok(_) => {
+                        received += 1;
+                        last = Instant::now();
+                    }
+                    Err(_) if done.load(Ordering::Relaxed) => {
+                        return (received, last, thread_cpu().saturating_sub(cpu_before));
+                    }
+                    Err(_) => {}
+                }
+            }
+        });
+        let start = Instant::now();
+        let (sent, errors) = blast(&sender, to, duration);
+        done.store(true, Ordering::Relaxed);
+        let (received, last, cpu) = reader.join().unwrap();
+        (sent, errors, received, last - start, cpu)
+    });
+    let (rcvbuf_errors, backlog_drops) = system.since();
+    UdpRun {
+        sent,
+        send_errors,
+        received,
+        dropped: socket_drops(&receiver),
+        elapsed,
+        rcvbuf_errors,
+        backlog_drops,
+        reader_cpu,
+        owner_cpu: Duration::ZERO,
+    }
+}
+
+/// One sender blasts 64-byte datagrams at an engine UDP session, and in turn at a plain
+/// `recv_from` loop, `rounds` times each, alternating so machine noise hits both alike.
+fn udp_ingest(duration: Duration, rounds: usize) {
+    let mut engine_runs = Vec::new();
+    let mut plain_runs = Vec::new();
+    for round in 1..=rounds {
+        let plain = blast_plain(duration);
+        println!(
+            "  udp-ingest round {round} plain recv_from loop: {:.0} datagrams/s, reader CPU {:.0} ns/datagram; {}",
+            plain.rate(),
+            plain.cpu_per_datagram().0,
+            plain.balance(1)
+        );
+        plain_runs.push(plain);
+        let engine = Engine::spawn(|| {}).unwrap();
+        let (session, local, totals, stats) = open_udp_session(&engine, "127.0.0.1:0");
+        let sender = blast_sender();
+        let (run, events) = blast_engine(
+            &engine,
+            &[(session, totals, stats)],
+            &sender,
+            local,
+            duration,
+        );
+        println!(
+            "  udp-ingest round {round} engine session: {:.0} datagrams/s, net thread CPU {:.0} ns/datagram + owner {:.0} ns/datagram; {}; {events}",
+            run.rate(),
+            run.cpu_per_datagram().0,
+            run.cpu_per_datagram().1,
+            run.balance(1)
+        );
+        engine_runs.push(run);
+    }
+    let overall = |runs: &[UdpRun]| {
+        let received: u64 = runs.iter().map(|r| r.received).sum();
+        let seconds: f64 = runs.iter().map(|r| r.elapsed.as_secs_f64()).sum();
+        received as f64 / seconds
+    };
+    let loss = |runs: &[UdpRun]| {
+        let sent: u64 = runs.iter().map(|r| r.sent).sum();
+        let dropped: u64 = runs.iter().map(|r| r.dropped).sum();
+        100.0 * dropped as f64 / sent.max(1) as f64
+    };
+    let (engine_rate, plain_rate) = (overall(&engine_runs), overall(&plain_runs));
+    let cpu = |runs: &[UdpRun], owner: bool| {
+        let received: u64 = runs.iter().map(|r| r.received).sum();
+        let cpu: Duration = runs
+            .iter()
+            .map(|r| if owner { r.owner_cpu } else { r.reader_cpu })
+            .sum();
+        cpu.as_nanos() as f64 / received.max(1) as f64
+    };
+    let (engine_ns, owner_ns, plain_ns) = (
+        cpu(&engine_runs, false),
+        cpu(&engine_runs, true),
+        cpu(&plain_runs, false),
+    );
+    println!(
+        "udp-ingest {DATAGRAM_BYTES}-byte datagrams blasted for {:.0} s, {rounds} rounds each: engine session {:.0} datagrams/s ({:.1} % dropped by the kernel), plain recv_from loop {:.0} datagrams/s ({:.1} % dropped); engine/plain {:.0} %; receiving CPU per datagram: engine net thread {engine_ns:.0} ns (+ owner thread {owner_ns:.0} ns), plain loop {plain_ns:.0} ns, so one core receives at most {:.0} (engine) / {:.0} (plain) datagrams/s = {:.0} %",
+        duration.as_secs_f64(),
+        engine_rate,
+        loss(&engine_runs),
+        plain_rate,
+        loss(&plain_runs),
+        100.0 * engine_rate / plain_rate,
+        1e9 / engine_ns,
+        1e9 / plain_ns,
+        100.0 * plain_ns / engine_ns,
+    );
+}
+
+/// One sender, `members` engine sessions bound to one multicast group and port, each
+/// joined on loopback: every datagram is delivered to every session.
+fn udp_fanout(members: usize, duration: Duration) {
+    const GROUP: &str = "239.1.2.3";
+    let engine = Engine::spawn(|| {}).unwrap();
+    let (first, local, totals, stats) = open_udp_session(&engine, &format!("{GROUP}:0"));
+    let mut sessions = vec![(first, totals, stats)];
+    for _ in 1..members {
+        // The engine sets SO_REUSEADDR on multicast binds, so the port can be shared.
+        let (session, _, totals, stats) = open_udp_session(&engine, &local.to_string());
+        sessions.push((session, totals, stats));
+    }
+    for (session, _, _) in &sessions {
+        let membership = Membership {
+            group: GROUP.parse().unwrap(),
+            interface: "127.0.0.1".into(),
+            source: None,
+        };
+        engine.execute(Command::JoinGroup {
+            session: *session,
+            membership,
+        });
+    }
+    let mut joined = 0;
+    while joined < members {
+        let event = engine
+            .events()
+            .recv_timeout(Duration::from_secs(10))
+            .expect("joined");
+        match event.kind {
+            EventKind::Joined { .. } => joined += 1,
+            EventKind::Error { message } => panic!("join failed: {message}"),
+            _ => {}
+        }
+    }
+    let sender = socket2::Socket::new(
+        socket2::Domain::IPV4,
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )
+    .unwrap();
+    sender
+        .set_multicast_if_v4(&"127.0.0.1".parse().unwrap())
+        .unwrap();
+    sender.set_multicast_loop_v4(true).unwrap();
+    let sender: std::net::UdpSocket = sender.into();
+    let (run, events) = blast_engine(&engine, &sessions, &sender, local, duration);
+    let expected = run.sent * members as u64;
+    let per_session: Vec<String> = sessions
+        .iter()
+        .map(|(_, totals, _)| thousands(totals.messages_in()))
+        .collect();
+    println!(
+        "udp-fanout one sender to {members} engine sessions on {local} (joined on 127.0.0.1), {DATAGRAM_BYTES}-byte datagrams for {:.0} s: {:.0} deliveries/s ({:.0} datagrams/s sent; net thread CPU {:.0} ns/delivery), lost {} of {} ({:.1} %); {}; {events}; per session {}",
+        duration.as_secs_f64(),
+        run.rate(),
+        run.sent as f64 / run.elapsed.as_secs_f64(),
+        run.cpu_per_datagram().0,
+        thousands(expected.saturating_sub(run.received)),
+        thousands(expected),
+        100.0 * expected.saturating_sub(run.received) as f64 / expected.max(1) as f64,
+        run.balance(members as u64),
+        per_session.join(", "),
     );
 }
