@@ -54,6 +54,7 @@ fn main() {
             "crowded",
             "udp-ingest",
             "udp-fanout",
+            "udp-flood",
         ]
         .map(String::from)
         .to_vec();
@@ -76,6 +77,7 @@ fn main() {
             "crowded" => crowded(10_000, 1_000_000),
             "udp-ingest" => udp_ingest(Duration::from_secs(3), 2),
             "udp-fanout" => udp_fanout(8, Duration::from_secs(3)),
+            "udp-flood" => udp_flood(200_000, Duration::from_secs(5)),
             other => eprintln!("unknown scenario {other:?}"),
         }
     }
@@ -834,6 +836,91 @@ fn flood(duration: Duration) {
         gbps(received, elapsed),
         session.log.len(),
         session.log.bytes() >> 20,
+        session.log.dropped(),
+        status_field("self", "VmHWM:") >> 10,
+    );
+}
+
+/// Frame times of the real window while a peer sends 64-byte datagrams to a UDP socket at
+/// `rate` a second; then whether every datagram sent was counted or dropped by the kernel.
+fn udp_flood(rate: u64, duration: Duration) {
+    let ctx = egui::Context::default();
+    let mut app = SocklabApp::new(&ctx, Saved::default()).unwrap();
+    app.start(FormKind::Udp, "127.0.0.1:0", false);
+    let mut t = 0.0;
+    let addr = loop {
+        frame(&ctx, &mut app, t);
+        t += 0.016;
+        if let Some(addr) = app.sessions()[0].local {
+            break addr;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let sender = std::thread::spawn(move || {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let payload = [b'U'; 64];
+        let started = Instant::now();
+        let mut sent = 0u64;
+        while !flag.load(Ordering::Relaxed) {
+            // Paced in 1 ms steps: as many as the rate allows by now.
+            let due = (started.elapsed().as_secs_f64() * rate as f64) as u64;
+            while sent < due {
+                if socket.send_to(&payload, addr).is_ok() {
+                    sent += 1;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        (sent, started.elapsed())
+    });
+    reset_peak_rss();
+    let start = Instant::now();
+    let mut wall = Vec::new();
+    let mut cpu = Vec::new();
+    while start.elapsed() < duration {
+        let began = Instant::now();
+        cpu.push(frame(&ctx, &mut app, t));
+        wall.push(began.elapsed());
+        t += 1.0 / 60.0;
+        if let Some(rest) = Duration::from_micros(16_667).checked_sub(began.elapsed()) {
+            std::thread::sleep(rest);
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let (sent, sending) = sender.join().unwrap();
+    // Let the kernel's drop count (read once a second) and the last events come in.
+    let settle = Instant::now();
+    while settle.elapsed() < Duration::from_millis(1500) {
+        frame(&ctx, &mut app, t);
+        t += 1.0 / 60.0;
+        std::thread::sleep(Duration::from_millis(16));
+    }
+    let session = &app.sessions()[0];
+    let udp = session.udp.as_ref().expect("a UDP session");
+    let received = udp.totals.as_ref().map_or(0, |c| c.messages_in());
+    let dropped = udp
+        .stats
+        .as_ref()
+        .and_then(|s| s.kernel_drops())
+        .unwrap_or(0);
+    let balance = if sent == received + dropped {
+        "balanced".to_string()
+    } else {
+        format!(
+            "UNBALANCED by {}",
+            sent as i64 - (received + dropped) as i64
+        )
+    };
+    let (w50, w99) = frame_stats(wall.clone());
+    let (c50, c99) = frame_stats(cpu);
+    println!(
+        "udp flood while drawing: {:.0} datagrams/s sent for {:.1} s, {} frames, frame wall p50 {w50:.2} ms p99 {w99:.2} ms (CPU p50 {c50:.2} ms p99 {c99:.2} ms); sent {sent} = received {received} + kernel drops {dropped}: {balance}; log {} rows kept, {} dropped; peak RSS {} MiB",
+        sent as f64 / sending.as_secs_f64(),
+        sending.as_secs_f64(),
+        wall.len(),
+        session.log.len(),
         session.log.dropped(),
         status_field("self", "VmHWM:") >> 10,
     );
