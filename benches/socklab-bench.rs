@@ -1062,15 +1062,7 @@ impl UdpRun {
 }
 
 fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    socklab::engine::group_thousands(n)
 }
 
 /// System-wide counters read before and after a run.

@@ -67,7 +67,7 @@ pub use reactor::MAX_SEND_QUEUE;
 pub use sink::EVENT_CHANNEL_CAPACITY;
 pub use transfer::FILE_CHUNK;
 pub use udp::{MAX_PAYLOAD_V4, MAX_PAYLOAD_V6, max_payload};
-pub use wording::{describe_file_error, describe_io_error};
+pub use wording::{describe_file_error, describe_io_error, group_thousands};
 
 use reactor::{Inbox, Reactor, WAKER};
 use sink::EventSink;

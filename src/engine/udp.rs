@@ -292,16 +292,9 @@ fn is_broadcast(ip: IpAddr) -> bool {
     }
 }
 
+/// A byte count grouped by thousands.
 pub(crate) fn group_thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    super::wording::group_thousands(n as u64)
 }
 
 /// Datagrams the kernel dropped on `socket` for lack of buffer room, from the `drops`

@@ -54,6 +54,19 @@ pub(crate) fn close_reason_for(error: &io::Error) -> CloseReason {
     }
 }
 
+/// `65,507`: digits grouped by thousands, so exact counts stay readable.
+pub fn group_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
+}
+
 /// `10 s`, or `250 ms` when not a whole number of seconds.
 pub(crate) fn format_duration(duration: Duration) -> String {
     if duration.subsec_millis() == 0 {
@@ -66,6 +79,14 @@ pub(crate) fn format_duration(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        assert_eq!(group_thousands(0), "0");
+        assert_eq!(group_thousands(999), "999");
+        assert_eq!(group_thousands(65_507), "65,507");
+        assert_eq!(group_thousands(1_000_000), "1,000,000");
+    }
 
     #[test]
     fn file_errors_are_worded_for_files_not_ports() {

@@ -6,14 +6,7 @@ use chrono::{DateTime, Local};
 /// Exact byte counts with thousands separators: counters must not round.
 /// `1 row`, `2 rows`, `1,000 rows`: a count and its noun, singular for one.
 pub fn count(count: u64, noun: &str) -> String {
-    let digits = count.to_string();
-    let mut grouped = String::new();
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
+    let grouped = crate::engine::group_thousands(count);
     let plural = if count == 1 { "" } else { "s" };
     format!("{grouped} {noun}{plural}")
 }

@@ -11,6 +11,7 @@
 //! - `udp_panel.rs`: a UDP socket's pane (pages: peers, options, groups), UDP options and
 //!   multicast groups, and the cached interface list.
 //! - `peers_table.rs`: a UDP socket's peers, to pick a send target or reply to.
+//! - `table.rs`: the table the client and peers panes share.
 //! - `rate_chart.rs`: bytes and messages per second over the last minute (egui_plot).
 //! - `combo.rs`: the combo box every choice uses (closes on choosing, for screen readers).
 //! - `log_view.rs`: the log table, its filter and its toolbar.
@@ -28,6 +29,7 @@ mod peers_table;
 mod rate_chart;
 mod session_view;
 mod sessions_panel;
+mod table;
 mod theme;
 mod udp_panel;
 

@@ -3,16 +3,12 @@
 //! the send target; *Reply* sends the draft to it at once.
 
 use eframe::egui;
-use egui_extras::{Column, TableBuilder};
 
 use super::action::Action;
+use super::table;
 use crate::engine::{ConnId, Target};
 use crate::model::format;
 use crate::model::session::{Session, State};
-
-/// Up to this many peers, every row is laid out (reachable by Tab and screen readers);
-/// beyond, only the visible ones.
-const ROWS_ALWAYS_LAID_OUT: usize = 200;
 
 pub fn peers_table_ui(ui: &mut egui::Ui, session: &mut Session, actions: &mut Vec<Action>) {
     let Some(udp) = &session.udp else {
@@ -55,80 +51,45 @@ pub fn peers_table_ui(ui: &mut egui::Ui, session: &mut Session, actions: &mut Ve
         return;
     }
     let ids: Vec<ConnId> = udp.peers.keys().copied().collect();
-    let row_height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
-    let height = (ui.available_height() - row_height - ui.spacing().item_spacing.y).max(0.0);
-    TableBuilder::new(ui)
-        .id_salt(("peers", session.id.get()))
-        .striped(true)
-        .auto_shrink([false, false])
-        .min_scrolled_height(0.0)
-        .max_scroll_height(height)
-        .column(Column::auto().at_least(170.0))
-        .column(Column::auto().at_least(90.0))
-        .column(Column::auto().at_least(90.0))
-        .column(Column::auto().at_least(110.0))
-        .column(Column::remainder().at_least(110.0))
-        .header(row_height, |mut header| {
-            for heading in [
-                "Address",
-                "First seen",
-                "Last heard",
-                "In (datagrams)",
-                "Out (datagrams)",
-            ] {
-                header.col(|ui| {
-                    ui.strong(heading);
-                });
-            }
-        })
-        .body(|mut body| {
-            let mut row_ui = |mut table_row: egui_extras::TableRow<'_, '_>| {
-                let id = ids[table_row.index()];
-                let Some(peer) = session.udp.as_ref().and_then(|udp| udp.peers.get(&id)) else {
-                    return;
-                };
-                let (addr, first_seen, last_in) =
-                    (peer.addr, peer.first_seen, peer.counters.last_in());
-                let totals = session.peer_totals(peer);
-                let is_selected = selected == Some(id);
-                table_row.col(|ui| {
-                    if ui.selectable_label(is_selected, addr.to_string()).clicked() {
-                        let pick = (!is_selected).then_some(id);
-                        if let Some(udp) = &mut session.udp {
-                            udp.selected_peer = pick;
-                        }
-                        if pick.is_some() {
-                            session.target = Target::One(id);
-                        }
-                    }
-                });
-                table_row.col(|ui| {
-                    ui.label(format::clock(&first_seen));
-                });
-                table_row.col(|ui| {
-                    ui.label(last_in.map_or_else(|| "—".to_string(), |t| format::clock(&t)));
-                });
-                table_row.col(|ui| {
-                    ui.label(format!(
-                        "{} ({})",
-                        format::bytes(totals.bytes_in),
-                        totals.messages_in
-                    ));
-                });
-                table_row.col(|ui| {
-                    ui.label(format!(
-                        "{} ({})",
-                        format::bytes(totals.bytes_out),
-                        totals.messages_out
-                    ));
-                });
+    let columns = [
+        ("Address", 170.0),
+        ("First seen", 90.0),
+        ("Last heard", 90.0),
+        ("In (datagrams)", 110.0),
+        ("Out (datagrams)", 110.0),
+    ];
+    table::pane_table_ui(
+        ui,
+        ("peers", session.id.get()),
+        columns,
+        ids.len(),
+        |mut table_row| {
+            let id = ids[table_row.index()];
+            let Some(peer) = session.udp.as_ref().and_then(|udp| udp.peers.get(&id)) else {
+                return;
             };
-            if ids.len() > ROWS_ALWAYS_LAID_OUT {
-                body.rows(row_height, ids.len(), &mut row_ui);
-            } else {
-                for _ in 0..ids.len() {
-                    body.row(row_height, &mut row_ui);
+            let (addr, first_seen, last_in) = (peer.addr, peer.first_seen, peer.counters.last_in());
+            let totals = session.peer_totals(peer);
+            let is_selected = selected == Some(id);
+            table_row.col(|ui| {
+                if ui.selectable_label(is_selected, addr.to_string()).clicked() {
+                    let pick = (!is_selected).then_some(id);
+                    if let Some(udp) = &mut session.udp {
+                        udp.selected_peer = pick;
+                    }
+                    if pick.is_some() {
+                        session.target = Target::One(id);
+                    }
                 }
-            }
-        });
+            });
+            table_row.col(|ui| {
+                ui.label(format::clock(&first_seen));
+            });
+            table_row.col(|ui| {
+                ui.label(last_in.map_or_else(|| "—".to_string(), |t| format::clock(&t)));
+            });
+            table_row.col(|ui| table::traffic_label_ui(ui, totals.bytes_in, totals.messages_in));
+            table_row.col(|ui| table::traffic_label_ui(ui, totals.bytes_out, totals.messages_out));
+        },
+    );
 }

@@ -6,19 +6,14 @@
 use chrono::Local;
 use eframe::egui;
 
-use egui_extras::{Column, TableBuilder};
-
 use super::action::{Action, Pane};
 use super::composer::{self, ComposerPanel};
 use super::udp_panel::{self, Interfaces};
-use super::{log_view, rate_chart, theme};
+use super::{log_view, rate_chart, table, theme};
 use crate::engine::{ConnId, Target};
 use crate::model::format;
 use crate::model::persist::Saved;
 use crate::model::session::{Kind, Session, State};
-
-/// Up to this many clients, every row of the client table is laid out.
-const CLIENT_ROWS_ALWAYS_LAID_OUT: usize = 200;
 
 /// What the session view reads besides the session, and where its actions go.
 pub struct ViewContext<'a> {
@@ -411,89 +406,52 @@ fn clients_ui(ui: &mut egui::Ui, session: &mut Session, actions: &mut Vec<Action
         ui.weak("No client connected yet.");
         return;
     }
-    // Only the visible rows are laid out: a server may hold thousands of clients.
+    // Only the visible rows are laid out past a few hundred: a server may hold thousands.
     let ids: Vec<ConnId> = session.conns.keys().copied().collect();
-    let row_height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
-    // The body scrolls within what the pane has left under the header.
-    let height = (ui.available_height() - row_height - ui.spacing().item_spacing.y).max(0.0);
-    TableBuilder::new(ui)
-        .id_salt(("clients", session.id.get()))
-        .striped(true)
-        .auto_shrink([false, false])
-        .min_scrolled_height(0.0)
-        .max_scroll_height(height)
-        .column(Column::auto().at_least(170.0))
-        .column(Column::auto().at_least(150.0))
-        .column(Column::auto().at_least(100.0))
-        .column(Column::auto().at_least(110.0))
-        .column(Column::remainder().at_least(110.0))
-        .header(row_height, |mut header| {
-            for heading in [
-                "Peername",
-                "Sockname",
-                "Connected since",
-                "In (msgs)",
-                "Out (msgs)",
-            ] {
-                header.col(|ui| {
-                    ui.strong(heading);
-                });
-            }
-        })
-        .body(|mut body| {
-            let mut row_ui = |mut table_row: egui_extras::TableRow<'_, '_>| {
-                let conn = ids[table_row.index()];
-                let Some(row) = session.conns.get(&conn) else {
-                    return;
-                };
-                let (peer, local, since, closing) =
-                    (row.info.peer, row.info.local, row.since, row.closing);
-                let totals = session.conn_totals(row);
-                let selected = session.selected_conn == Some(conn);
-                table_row.col(|ui| {
-                    let text = if closing {
-                        format!("{peer} (closing)")
-                    } else {
-                        peer.to_string()
-                    };
-                    if ui.selectable_label(selected, text).clicked() {
-                        session.selected_conn = if selected { None } else { Some(conn) };
-                        if !selected {
-                            session.target = Target::One(conn);
-                        }
-                    }
-                });
-                table_row.col(|ui| {
-                    ui.label(local.to_string());
-                });
-                table_row.col(|ui| {
-                    ui.label(format::clock(&since));
-                });
-                table_row.col(|ui| {
-                    ui.label(format!(
-                        "{} ({})",
-                        format::bytes(totals.bytes_in),
-                        totals.messages_in
-                    ));
-                });
-                table_row.col(|ui| {
-                    ui.label(format!(
-                        "{} ({})",
-                        format::bytes(totals.bytes_out),
-                        totals.messages_out
-                    ));
-                });
+    let columns = [
+        ("Peername", 170.0),
+        ("Sockname", 150.0),
+        ("Connected since", 100.0),
+        ("In (msgs)", 110.0),
+        ("Out (msgs)", 110.0),
+    ];
+    table::pane_table_ui(
+        ui,
+        ("clients", session.id.get()),
+        columns,
+        ids.len(),
+        |mut table_row| {
+            let conn = ids[table_row.index()];
+            let Some(row) = session.conns.get(&conn) else {
+                return;
             };
-            // Every row is laid out (reachable by Tab and screen readers) until there are
-            // too many to lay out each frame; then only the visible ones are.
-            if ids.len() > CLIENT_ROWS_ALWAYS_LAID_OUT {
-                body.rows(row_height, ids.len(), &mut row_ui);
-            } else {
-                for _ in 0..ids.len() {
-                    body.row(row_height, &mut row_ui);
+            let (peer, local, since, closing) =
+                (row.info.peer, row.info.local, row.since, row.closing);
+            let totals = session.conn_totals(row);
+            let selected = session.selected_conn == Some(conn);
+            table_row.col(|ui| {
+                let text = if closing {
+                    format!("{peer} (closing)")
+                } else {
+                    peer.to_string()
+                };
+                if ui.selectable_label(selected, text).clicked() {
+                    session.selected_conn = if selected { None } else { Some(conn) };
+                    if !selected {
+                        session.target = Target::One(conn);
+                    }
                 }
-            }
-        });
+            });
+            table_row.col(|ui| {
+                ui.label(local.to_string());
+            });
+            table_row.col(|ui| {
+                ui.label(format::clock(&since));
+            });
+            table_row.col(|ui| table::traffic_label_ui(ui, totals.bytes_in, totals.messages_in));
+            table_row.col(|ui| table::traffic_label_ui(ui, totals.bytes_out, totals.messages_out));
+        },
+    );
 }
 
 #[cfg(test)]
