@@ -365,8 +365,7 @@ impl Reactor {
             let connected = udp.connected;
             match socket.recv_from(&mut buffer) {
                 Ok((n, from)) => {
-                    // An IPv6 socket hears IPv4 peers at mapped addresses: list them as IPv4.
-                    let from = SocketAddr::new(from.ip().to_canonical(), from.port());
+                    let from = unmapped(from);
                     let truncated = n >= buffer.len();
                     let data = &buffer[..n];
                     if let Some(datagram) = self.received(session, from, data, truncated, now_ms) {
@@ -654,9 +653,42 @@ impl Reactor {
     }
 }
 
+/// An IPv6 socket hears IPv4 peers at mapped addresses: they are listed (and answered) as
+/// IPv4. Other IPv6 addresses keep their scope, which a link-local reply needs.
+fn unmapped(from: SocketAddr) -> SocketAddr {
+    match from {
+        SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
+            Some(v4) => SocketAddr::new(IpAddr::V4(v4), v6.port()),
+            None => from,
+        },
+        SocketAddr::V4(_) => from,
+    }
+}
+
 fn unspecified_like(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mapped_peers_become_ipv4_and_link_local_ones_keep_their_scope() {
+        let mapped: SocketAddr = "[::ffff:127.0.0.1]:9".parse().unwrap();
+        assert_eq!(
+            unmapped(mapped),
+            "127.0.0.1:9".parse::<SocketAddr>().unwrap()
+        );
+        let scoped = SocketAddr::V6(std::net::SocketAddrV6::new(
+            "fe80::2".parse().unwrap(),
+            9,
+            0,
+            3,
+        ));
+        assert_eq!(unmapped(scoped), scoped);
     }
 }
