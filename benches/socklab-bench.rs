@@ -778,20 +778,49 @@ fn logview(rows: usize) {
     );
 }
 
+/// The real window with one socket of `kind` started on 127.0.0.1:0, once it is bound:
+/// the app, the socket's address and the frame clock.
+fn window_with_socket(ctx: &egui::Context, kind: FormKind) -> (SocklabApp, SocketAddr, f64) {
+    let mut app = SocklabApp::new(ctx, Saved::default()).unwrap();
+    app.start(kind, "127.0.0.1:0", false);
+    let mut t = 0.0;
+    loop {
+        frame(ctx, &mut app, t);
+        t += 0.016;
+        if let Some(addr) = app.sessions()[0].local {
+            return (app, addr, t);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Draws frames paced like a 60 Hz display for `duration`: each frame's wall and CPU time,
+/// and the time it took.
+fn frames_at_60hz(
+    ctx: &egui::Context,
+    app: &mut SocklabApp,
+    t: &mut f64,
+    duration: Duration,
+) -> (Vec<Duration>, Vec<Duration>, Duration) {
+    let start = Instant::now();
+    let mut wall = Vec::new();
+    let mut cpu = Vec::new();
+    while start.elapsed() < duration {
+        let began = Instant::now();
+        cpu.push(frame(ctx, app, *t));
+        wall.push(began.elapsed());
+        *t += 1.0 / 60.0;
+        if let Some(rest) = Duration::from_micros(16_667).checked_sub(began.elapsed()) {
+            std::thread::sleep(rest);
+        }
+    }
+    (wall, cpu, start.elapsed())
+}
+
 /// Frame times of the real window while a peer floods a server socket at full speed.
 fn flood(duration: Duration) {
     let ctx = egui::Context::default();
-    let mut app = SocklabApp::new(&ctx, Saved::default()).unwrap();
-    app.start(FormKind::Server, "127.0.0.1:0", false);
-    let mut t = 0.0;
-    let addr = loop {
-        frame(&ctx, &mut app, t);
-        t += 0.016;
-        if let Some(addr) = app.sessions()[0].local {
-            break addr;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let (mut app, addr, mut t) = window_with_socket(&ctx, FormKind::Server);
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     let flooder = std::thread::spawn(move || {
@@ -804,21 +833,8 @@ fn flood(duration: Duration) {
         }
     });
     reset_peak_rss();
-    let start = Instant::now();
-    let mut wall = Vec::new();
-    let mut cpu = Vec::new();
-    while start.elapsed() < duration {
-        let began = Instant::now();
-        cpu.push(frame(&ctx, &mut app, t));
-        wall.push(began.elapsed());
-        t += 1.0 / 60.0;
-        // Paced like a 60 Hz display.
-        if let Some(rest) = Duration::from_micros(16_667).checked_sub(began.elapsed()) {
-            std::thread::sleep(rest);
-        }
-    }
+    let (wall, cpu, elapsed) = frames_at_60hz(&ctx, &mut app, &mut t, duration);
     stop.store(true, Ordering::Relaxed);
-    let elapsed = start.elapsed();
     let received = app.sessions()[0].totals().bytes_in;
     // The flooder may be blocked in a write: keep taking events until it has finished it.
     while !flooder.is_finished() {
@@ -845,17 +861,7 @@ fn flood(duration: Duration) {
 /// `rate` a second; then whether every datagram sent was counted or dropped by the kernel.
 fn udp_flood(rate: u64, duration: Duration) {
     let ctx = egui::Context::default();
-    let mut app = SocklabApp::new(&ctx, Saved::default()).unwrap();
-    app.start(FormKind::Udp, "127.0.0.1:0", false);
-    let mut t = 0.0;
-    let addr = loop {
-        frame(&ctx, &mut app, t);
-        t += 0.016;
-        if let Some(addr) = app.sessions()[0].local {
-            break addr;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let (mut app, addr, mut t) = window_with_socket(&ctx, FormKind::Udp);
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     let sender = std::thread::spawn(move || {
@@ -876,18 +882,7 @@ fn udp_flood(rate: u64, duration: Duration) {
         (sent, started.elapsed())
     });
     reset_peak_rss();
-    let start = Instant::now();
-    let mut wall = Vec::new();
-    let mut cpu = Vec::new();
-    while start.elapsed() < duration {
-        let began = Instant::now();
-        cpu.push(frame(&ctx, &mut app, t));
-        wall.push(began.elapsed());
-        t += 1.0 / 60.0;
-        if let Some(rest) = Duration::from_micros(16_667).checked_sub(began.elapsed()) {
-            std::thread::sleep(rest);
-        }
-    }
+    let (wall, cpu, _) = frames_at_60hz(&ctx, &mut app, &mut t, duration);
     stop.store(true, Ordering::Relaxed);
     let (sent, sending) = sender.join().unwrap();
     // Let the kernel's drop count (read once a second) and the last events come in.

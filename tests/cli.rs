@@ -603,16 +603,7 @@ fn udp_bad_input_or_a_port_in_use_gives_one_clear_line_and_its_exit_code() {
 #[test]
 fn udp_joins_a_group_and_prints_what_is_sent_to_it() {
     let group: std::net::IpAddr = "239.1.2.3".parse().unwrap();
-    let sender = socket2::Socket::new(
-        socket2::Domain::IPV4,
-        socket2::Type::DGRAM,
-        Some(socket2::Protocol::UDP),
-    )
-    .unwrap();
-    sender
-        .set_multicast_if_v4(&"127.0.0.1".parse().unwrap())
-        .unwrap();
-    sender.set_multicast_loop_v4(true).unwrap();
+    let sender = multicast_sender();
     sender
         .bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
         .unwrap();

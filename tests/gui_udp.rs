@@ -9,7 +9,7 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use common::{WAIT, udp_peer};
+use common::{WAIT, multicast_sender, udp_peer};
 use eframe::egui::accesskit::Role;
 use eframe::egui::{Key, Modifiers, Pos2, Rect, Vec2};
 use egui_kittest::Harness;
@@ -290,19 +290,6 @@ fn loopback_interface() -> (String, String) {
         .find(|i| i.addrs.contains(&IpAddr::V4(Ipv4Addr::LOCALHOST)))
         .expect("an interface has 127.0.0.1");
     (lo.describe(), lo.name.clone())
-}
-
-/// A sender whose multicast goes out on loopback and comes back to this machine.
-fn multicast_sender() -> socket2::Socket {
-    let sender = socket2::Socket::new(
-        socket2::Domain::IPV4,
-        socket2::Type::DGRAM,
-        Some(socket2::Protocol::UDP),
-    )
-    .unwrap();
-    sender.set_multicast_if_v4(&Ipv4Addr::LOCALHOST).unwrap();
-    sender.set_multicast_loop_v4(true).unwrap();
-    sender
 }
 
 const GROUP: &str = "239.1.2.3";

@@ -182,16 +182,7 @@ fn ipv4_multicast_join_receive_and_leave() {
         EventKind::Error { message } => panic!("join failed: {message}"),
         _ => None,
     });
-    let sender = socket2::Socket::new(
-        socket2::Domain::IPV4,
-        socket2::Type::DGRAM,
-        Some(socket2::Protocol::UDP),
-    )
-    .unwrap();
-    sender
-        .set_multicast_if_v4(&"127.0.0.1".parse().unwrap())
-        .unwrap();
-    sender.set_multicast_loop_v4(true).unwrap();
+    let sender = multicast_sender();
     let to: SocketAddr = SocketAddr::new(group, local.port());
     sender.send_to(b"to-group", &to.into()).unwrap();
     let got = received_datagrams(&engine, session, 1);
@@ -455,21 +446,6 @@ fn a_source_specific_join_hears_only_that_source() {
         b"for-you",
         "the datagram sent while only 127.0.0.2 was allowed did not arrive"
     );
-}
-
-/// A socket that sends multicast out of loopback and hears its own.
-fn multicast_sender() -> socket2::Socket {
-    let sender = socket2::Socket::new(
-        socket2::Domain::IPV4,
-        socket2::Type::DGRAM,
-        Some(socket2::Protocol::UDP),
-    )
-    .unwrap();
-    sender
-        .set_multicast_if_v4(&"127.0.0.1".parse().unwrap())
-        .unwrap();
-    sender.set_multicast_loop_v4(true).unwrap();
-    sender
 }
 
 #[test]

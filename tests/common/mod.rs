@@ -193,3 +193,18 @@ pub fn next_error(engine: &Engine, session: SessionId) -> String {
         _ => None,
     })
 }
+
+/// An IPv4 UDP socket whose multicast goes out on loopback and comes back to this machine.
+pub fn multicast_sender() -> socket2::Socket {
+    let sender = socket2::Socket::new(
+        socket2::Domain::IPV4,
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )
+    .unwrap();
+    sender
+        .set_multicast_if_v4(&std::net::Ipv4Addr::LOCALHOST)
+        .unwrap();
+    sender.set_multicast_loop_v4(true).unwrap();
+    sender
+}
