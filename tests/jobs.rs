@@ -54,7 +54,7 @@ fn repeat(
     engine.execute(Command::Repeat {
         session,
         target: Target::All,
-        data: data.to_vec(),
+        data: data.to_vec().into(),
         interval,
         count,
     });

@@ -334,7 +334,7 @@ fn a_repeat_sends_one_datagram_per_tick() {
     engine.execute(Command::Repeat {
         session,
         target: Target::Addr(peer.local_addr().unwrap()),
-        data: b"tick".to_vec(),
+        data: b"tick".to_vec().into(),
         interval: Duration::from_millis(2),
         count: Some(5),
     });

@@ -61,7 +61,7 @@ impl ServerLog {
                 self.peers.insert(info.conn, info.peer);
                 format!("accepted {} {} -> {}", info.conn, info.peer, info.local)
             }
-            EventKind::Received { conn, data } => format!(
+            EventKind::Received { conn, data, .. } => format!(
                 "received {conn} {} {} bytes \"{}\"",
                 self.peer(*conn),
                 data.len(),

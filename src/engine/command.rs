@@ -3,9 +3,13 @@
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
+use super::framing::FramingSpec;
 use super::ids::{ConnId, SessionId, TransferId};
+use super::responder::Responder;
+use crate::payload::Template;
 
 /// Which connections (or, for UDP, which peers) of a session a send goes to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,6 +98,42 @@ pub struct DatagramPacing {
     pub per_second: u32,
 }
 
+/// What a send carries: bytes as they are, or a template the net thread renders afresh at
+/// each send (each repeat tick, each connection when it uses `{{peer}}`).
+#[derive(Clone, Debug)]
+pub enum Payload {
+    Bytes(Vec<u8>),
+    Template(Arc<Template>),
+}
+
+impl Payload {
+    // Scaffolding until the reactor renders templates.
+    pub(crate) fn into_bytes_for_now(self) -> Vec<u8> {
+        match self {
+            Payload::Bytes(bytes) => bytes,
+            Payload::Template(_) => Vec::new(),
+        }
+    }
+}
+
+impl From<Vec<u8>> for Payload {
+    fn from(bytes: Vec<u8>) -> Self {
+        Payload::Bytes(bytes)
+    }
+}
+
+impl From<&[u8]> for Payload {
+    fn from(bytes: &[u8]) -> Self {
+        Payload::Bytes(bytes.to_vec())
+    }
+}
+
+impl From<Template> for Payload {
+    fn from(template: Template) -> Self {
+        Payload::Template(Arc::new(template))
+    }
+}
+
 #[derive(Debug)]
 pub enum Command {
     /// Start (or restart) a server session listening on `addr` (`host:port`).
@@ -132,7 +172,7 @@ pub enum Command {
     Send {
         session: SessionId,
         target: Target,
-        data: Vec<u8>,
+        data: Payload,
     },
     Close {
         session: SessionId,
@@ -155,7 +195,7 @@ pub enum Command {
     Repeat {
         session: SessionId,
         target: Target,
-        data: Vec<u8>,
+        data: Payload,
         interval: Duration,
         count: Option<u64>,
     },
@@ -174,6 +214,17 @@ pub enum Command {
     CancelTransfer {
         session: SessionId,
         transfer: TransferId,
+    },
+    /// How the session cuts what it receives into messages (its connections' waiting bytes
+    /// are delivered as they are first).
+    SetFraming {
+        session: SessionId,
+        framing: FramingSpec,
+    },
+    /// The rules that answer the session's messages on the net thread; `None` removes them.
+    SetResponder {
+        session: SessionId,
+        responder: Option<Arc<Responder>>,
     },
     /// Write every byte the session receives to `path` (replacing any earlier capture);
     /// `None` ends the capture.

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use chrono::{DateTime, Local};
 
 use super::command::{Membership, UdpOptions};
+use super::framing::MessageMark;
 use super::ids::{ConnId, SessionId, TransferId};
 
 #[derive(Debug)]
@@ -40,10 +41,12 @@ pub enum EventKind {
     },
     /// A connection is up: accepted by a server, or made by a client.
     Connected(ConnInfo),
-    /// Bytes read from a connection (plain sessions; chat sessions report lines).
+    /// Messages read from a connection, back to back in `data`, cut by the session's
+    /// framing (raw: one per read). Chat sessions report lines instead.
     Received {
         conn: ConnId,
         data: Vec<u8>,
+        messages: Vec<MessageMark>,
     },
     /// A UDP session is open: bound to `local`, and `connect()`ed to `peer` for a UDP
     /// client. `totals` counts every datagram of the socket, `stats` what the kernel lost.
@@ -191,6 +194,8 @@ pub struct Datagram {
     pub data: Arc<[u8]>,
     /// It was larger than the receive buffer and was cut (never, with a 64 KiB buffer).
     pub truncated: bool,
+    /// The session's checksum over it checked out (received datagrams; `None`: no check).
+    pub checksum_ok: Option<bool>,
 }
 
 /// What a UDP session's kernel side reports: datagrams cut short and datagrams the kernel
@@ -231,6 +236,8 @@ pub struct Counters {
     messages_out: AtomicU64,
     /// Milliseconds since the Unix epoch of the last datagram received (UDP peers only).
     last_in_ms: AtomicI64,
+    /// Bytes read that do not yet make a whole message under the session's framing.
+    waiting: AtomicU64,
 }
 
 impl Counters {
@@ -240,7 +247,8 @@ impl Counters {
     pub fn bytes_out(&self) -> u64 {
         self.bytes_out.load(Ordering::Relaxed)
     }
-    /// Reads that returned data: TCP has no messages, so a read is the unit received.
+    /// Messages received: as the session's framing cuts them (raw: reads that returned data;
+    /// UDP: datagrams).
     pub fn messages_in(&self) -> u64 {
         self.messages_in.load(Ordering::Relaxed)
     }
@@ -256,9 +264,24 @@ impl Counters {
     pub(crate) fn set_last_in(&self, unix_ms: i64) {
         self.last_in_ms.store(unix_ms, Ordering::Relaxed);
     }
+    /// Bytes read that wait for the rest of their message ("12 bytes waiting").
+    pub fn waiting(&self) -> u64 {
+        self.waiting.load(Ordering::Relaxed)
+    }
+    pub(crate) fn set_waiting(&self, bytes: usize) {
+        self.waiting.store(bytes as u64, Ordering::Relaxed);
+    }
+    /// One message of `bytes` (a datagram).
     pub(crate) fn add_in(&self, bytes: usize) {
+        self.add_bytes_in(bytes);
+        self.add_messages_in(1);
+    }
+    pub(crate) fn add_bytes_in(&self, bytes: usize) {
         self.bytes_in.fetch_add(bytes as u64, Ordering::Relaxed);
-        self.messages_in.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn add_messages_in(&self, messages: usize) {
+        self.messages_in
+            .fetch_add(messages as u64, Ordering::Relaxed);
     }
     pub(crate) fn add_out(&self, bytes: usize) {
         self.bytes_out.fetch_add(bytes as u64, Ordering::Relaxed);

@@ -33,11 +33,13 @@ mod capture;
 pub mod chat;
 mod command;
 mod event;
+pub mod framing;
 mod ids;
 pub mod interfaces;
 mod queue;
 mod reactor;
 mod repeat;
+pub mod responder;
 mod sink;
 mod tcp;
 mod timers;
@@ -56,7 +58,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 pub use addr::{AddressError, Endpoint, parse_bind_address, parse_endpoint};
 pub use command::{
-    CloseHow, Command, DatagramPacing, Membership, ServerOptions, Target, UdpOptions,
+    CloseHow, Command, DatagramPacing, Membership, Payload, ServerOptions, Target, UdpOptions,
 };
 pub use event::{
     CloseReason, ConnInfo, Counters, Datagram, Event, EventKind, PeerInfo, RepeatEnd,
@@ -183,7 +185,7 @@ impl Engine {
         self.execute(Command::Send {
             session,
             target,
-            data: data.into(),
+            data: Payload::Bytes(data.into()),
         });
     }
 

@@ -644,7 +644,7 @@ impl Session {
                     },
                 );
             }
-            EventKind::Received { conn, data } => {
+            EventKind::Received { conn, data, .. } => {
                 let peer = self.peer_of(conn);
                 self.log
                     .push_owned(time, Direction::Received, peer, data);

@@ -1,17 +1,21 @@
 //! Byte codecs shared by the log, the composer and the CLI: what a person types (text in an
 //! encoding, escapes, hex) to bytes, and bytes back to something readable. Pure, no I/O.
 
+mod checksum;
 mod encoding;
 mod escape;
 mod hex;
+mod template;
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub use checksum::{ByteOrder, Checksum, ChecksumKind};
 pub use encoding::TextEncoding;
 pub use escape::{escape_for_display, parse_escaped};
 pub use hex::{hex_dump, parse_hex};
+pub use template::{PayloadSpec, Template, TemplateValues};
 
 /// How the composer's text becomes bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

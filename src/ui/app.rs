@@ -308,7 +308,7 @@ impl SocklabApp {
                     self.engine.execute(Command::Repeat {
                         session,
                         target,
-                        data,
+                        data: data.into(),
                         interval,
                         count,
                     });

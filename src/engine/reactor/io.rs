@@ -55,6 +55,15 @@ impl Reactor {
         }
     }
 
+    pub(super) fn send_payload(
+        &mut self,
+        session: SessionId,
+        target: Target,
+        data: crate::engine::Payload,
+    ) {
+        self.send(session, target, data.into_bytes_for_now());
+    }
+
     pub(super) fn send(&mut self, session: SessionId, target: Target, data: Vec<u8>) {
         if self.is_udp(session) {
             return self.udp_send(session, target, data);
@@ -267,8 +276,14 @@ impl Reactor {
             self.chat_input(token, data);
         } else {
             let data = data.to_vec();
-            self.sink
-                .emit(session, EventKind::Received { conn: id, data });
+            self.sink.emit(
+                session,
+                EventKind::Received {
+                    conn: id,
+                    data,
+                    messages: Vec::new(),
+                },
+            );
         }
     }
 

@@ -316,7 +316,7 @@ impl Reactor {
                 session,
                 target,
                 data,
-            } => self.send(session, target, data),
+            } => self.send_payload(session, target, data),
             Command::Close { session, conn, how } => match self.member_token(session, conn) {
                 Some(token) => {
                     let reason = match how {
@@ -336,7 +336,8 @@ impl Reactor {
                 data,
                 interval,
                 count,
-            } => self.start_repeat(session, target, data, interval, count),
+            } => self.start_repeat(session, target, data.into_bytes_for_now(), interval, count),
+            Command::SetFraming { .. } | Command::SetResponder { .. } => {} // Wired next.
             Command::StopRepeat { session } => self.end_repeat(session, RepeatEnd::Stopped),
             Command::SendFile {
                 session,

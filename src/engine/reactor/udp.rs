@@ -437,6 +437,7 @@ impl Reactor {
             return None;
         }
         Some(Datagram {
+            checksum_ok: None,
             peer: peer.map(|(id, _)| id),
             addr: from,
             data: Arc::from(data),
@@ -615,6 +616,7 @@ impl Reactor {
                     }
                     if out.report {
                         sent.push(Datagram {
+                            checksum_ok: None,
                             peer: peer.map(|(id, _)| id),
                             addr: out.to,
                             data: out.data,
