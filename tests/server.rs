@@ -39,7 +39,7 @@ fn reports_received_bytes_exactly_and_counts_them() {
     let mut got = Vec::new();
     while got.len() < payload.len() {
         got.extend(wait_for(&engine, |e| match &e.kind {
-            EventKind::Received { conn, data } if *conn == info.conn => Some(data.clone()),
+            EventKind::Received { conn, data, .. } if *conn == info.conn => Some(data.clone()),
             _ => None,
         }));
     }

@@ -205,6 +205,7 @@ mod tests {
     #[test]
     fn received_bytes_go_out_unchanged_and_sent_ones_are_not_echoed() {
         let received = EventKind::Received {
+            messages: Vec::new(),
             conn: ConnId::new(1),
             data: b"reply\x00\n".to_vec(),
         };

@@ -378,6 +378,7 @@ mod tests {
     fn received_and_sent_show_the_peer_the_length_and_escaped_bytes() {
         let mut log = log_with_a_peer();
         let received = EventKind::Received {
+            messages: Vec::new(),
             conn: conn(1),
             data: b"GET /\r\n".to_vec(),
         };
@@ -430,6 +431,7 @@ mod tests {
     fn a_connection_never_seen_accepted_has_a_question_mark_for_its_peer() {
         let mut log = log_with_a_peer();
         let received = EventKind::Received {
+            messages: Vec::new(),
             conn: conn(2),
             data: b"x".to_vec(),
         };
@@ -602,6 +604,7 @@ mod tests {
 
     fn datagram(addr: &str, data: &[u8]) -> Datagram {
         Datagram {
+            checksum_ok: None,
             peer: Some(conn(1)),
             addr: addr.parse().unwrap(),
             data: Arc::from(data),
@@ -890,6 +893,7 @@ mod tests {
             },
             accepted(1, PEER),
             EventKind::Received {
+                messages: Vec::new(),
                 conn: conn(1),
                 data: b"x".to_vec(),
             },

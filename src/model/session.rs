@@ -970,6 +970,7 @@ mod tests {
 
     fn datagram(addr: &str, data: &[u8], truncated: bool) -> Datagram {
         Datagram {
+            checksum_ok: None,
             peer: None,
             addr: addr.parse().unwrap(),
             data: Arc::from(data),
