@@ -753,6 +753,7 @@ fn logview(rows: usize) {
             },
             peer: Some(peer),
             data: data.as_bytes(),
+            note: Default::default(),
         });
     }
     let after = rss_kib("self");
@@ -961,6 +962,7 @@ fn crowded(clients: usize, rows: usize) {
             direction: Direction::Received,
             peer: Some(peer),
             data: data.as_bytes(),
+            note: Default::default(),
         });
     }
     // A few seconds of traffic at 60 Hz, so the chart has samples to draw.

@@ -94,12 +94,14 @@ mod tests {
                 direction: Direction::Received,
                 peer: Some("127.0.0.1:5000".parse().unwrap()),
                 data: b"a,\"b\"\r\n\xff",
+                note: Default::default(),
             },
             LogRow {
                 time,
                 direction: Direction::System,
                 peer: None,
                 data: b"listening",
+                note: Default::default(),
             },
         ];
         let mut text = Vec::new();

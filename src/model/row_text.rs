@@ -101,6 +101,7 @@ mod tests {
             direction,
             peer: Some("127.0.0.1:5000".parse().unwrap()),
             data,
+            note: Default::default(),
         }
     }
 
