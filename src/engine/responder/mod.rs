@@ -243,9 +243,8 @@ impl RuleHits {
 pub struct Responder {
     rules: Vec<CompiledRule>,
     all_matching: bool,
-    /// How regex rules decode a message; decoding happens only if an enabled one exists.
+    /// How regex rules decode a message (only when a regex rule is reached).
     decoder: &'static Encoding,
-    any_regex: bool,
     hits: Arc<RuleHits>,
 }
 
@@ -299,9 +298,6 @@ impl Responder {
         if !errors.is_empty() {
             return Err(errors);
         }
-        let any_regex = rules
-            .iter()
-            .any(|rule| rule.enabled && matches!(rule.matcher, Matcher::Regex(_)));
         Ok(Responder {
             hits: Arc::new(RuleHits {
                 hits: rules.iter().map(|_| AtomicU64::new(0)).collect(),
@@ -310,7 +306,6 @@ impl Responder {
             all_matching: spec.all_matching,
             decoder: Encoding::for_label(spec.encoding.label().as_bytes())
                 .unwrap_or(encoding_rs::UTF_8),
-            any_regex,
         })
     }
 
@@ -342,7 +337,6 @@ impl Responder {
                 Matcher::Any => true,
                 Matcher::Bytes { kind, pattern } => pattern.matches(*kind, body),
                 Matcher::Regex(regex) => {
-                    debug_assert!(self.any_regex);
                     let text =
                         decoded.get_or_init(|| self.decoder.decode_without_bom_handling(body).0);
                     if rule.reply.uses_captures() && rule.action == RuleAction::Reply {
@@ -799,6 +793,13 @@ mod tests {
             Checksum::usual(ChecksumKind::Crc16Modbus).verify(&answer),
             Some(true)
         );
+    }
+
+    #[test]
+    fn compiled_rules_can_be_shared_with_the_net_thread() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Responder>();
+        shareable::<Template>();
     }
 
     #[test]
