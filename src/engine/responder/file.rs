@@ -342,15 +342,12 @@ fn checksum_from_text(text: &str) -> Result<Checksum, String> {
     Ok(Checksum { kind, order })
 }
 
-// Framing's text form (`line`, `delim:0d0a`, `len:2be+header@1`) is Framing's own
-// FromStr/Display, from the framing branch. MERGE: these two bodies become
-// `text.parse::<Framing>()` and `framing.to_string()`.
 fn framing_from_text(text: &str) -> Result<Framing, String> {
-    todo!("Framing's FromStr ({text})")
+    text.parse::<Framing>()
 }
 
 fn framing_to_text(framing: &Framing) -> String {
-    todo!("Framing's Display ({framing:?})")
+    framing.to_string()
 }
 
 #[cfg(test)]
