@@ -49,3 +49,11 @@ pub fn error_label_ui(ui: &mut egui::Ui, text: impl Into<egui::RichText>) -> egu
 pub fn warning_label_ui(ui: &mut egui::Ui, text: impl Into<egui::RichText>) -> egui::Response {
     ui.colored_label(ui.visuals().warn_fg_color, text)
 }
+
+/// Gives a widget the name a screen reader (and a test) reads, when its visible label is
+/// not enough: several rows with the same fields, e.g. "Pattern of rule 2".
+pub fn name_widget(ui: &egui::Ui, response: &egui::Response, name: impl Into<String>) {
+    let name = name.into();
+    ui.ctx()
+        .accesskit_node_builder(response.id, |node| node.set_label(name));
+}
