@@ -4,7 +4,10 @@
 //!
 //! `cargo bench --bench socklab-bench -- [SCENARIO …]`, scenarios: chat, chat-1000, ingest,
 //! ingest-idle, send, file, scale, churn, logview, flood, crowded, udp-ingest, udp-fanout,
-//! or all (the default).
+//! udp-flood, responder, framing-ingest, or all (the default).
+
+#[path = "socklab-bench/messages.rs"]
+mod messages;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -55,6 +58,8 @@ fn main() {
             "udp-ingest",
             "udp-fanout",
             "udp-flood",
+            "responder",
+            "framing-ingest",
         ]
         .map(String::from)
         .to_vec();
@@ -78,6 +83,8 @@ fn main() {
             "udp-ingest" => udp_ingest(Duration::from_secs(3), 2),
             "udp-fanout" => udp_fanout(8, Duration::from_secs(3)),
             "udp-flood" => udp_flood(200_000, Duration::from_secs(5)),
+            "responder" => messages::responder(100, 10_000),
+            "framing-ingest" => messages::framing_ingest(4 * GIB),
             other => eprintln!("unknown scenario {other:?}"),
         }
     }
@@ -753,6 +760,7 @@ fn logview(rows: usize) {
             },
             peer: Some(peer),
             data: data.as_bytes(),
+            note: Default::default(),
         });
     }
     let after = rss_kib("self");
@@ -961,6 +969,7 @@ fn crowded(clients: usize, rows: usize) {
             direction: Direction::Received,
             peer: Some(peer),
             data: data.as_bytes(),
+            note: Default::default(),
         });
     }
     // A few seconds of traffic at 60 Hz, so the chart has samples to draw.

@@ -824,6 +824,7 @@ fn fill_log(harness: &mut Harness<'static, SocklabApp>, rows: usize) {
             direction: socklab::model::log::Direction::Received,
             peer,
             data: text.as_bytes(),
+            note: Default::default(),
         });
     }
     harness.run_ok();

@@ -195,7 +195,7 @@ proptest! {
         let mut log = Log::default();
         let peer = Some("[::1]:5000".parse().unwrap());
         for (direction, data) in [(Direction::Received, &holding), (Direction::Sent, &other)] {
-            log.push(LogRow { time: chrono::Local::now(), direction, peer, data });
+            log.push(LogRow { time: chrono::Local::now(), direction, peer, data, note: Default::default() });
         }
         let mut rows = FilteredRows::default();
         prop_assert!(rows.update(&log, &filter, 1_000));

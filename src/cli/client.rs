@@ -58,6 +58,9 @@ fn step(kind: EventKind, addr: &str) -> ClientStep {
         EventKind::Connecting { .. } => ClientStep::Quiet,
         // Stdout carries only what the peer sent, byte for byte.
         EventKind::Sent { .. } | EventKind::SendsUnreported { .. } => ClientStep::Quiet,
+        EventKind::ReceivedUnreported { messages, bytes } => ClientStep::Warn(format!(
+            "{messages} received messages ({bytes} bytes) were answered but not printed"
+        )),
         // Server sessions only.
         EventKind::Listening { .. }
         | EventKind::ListenFailed { .. }
@@ -204,11 +207,7 @@ mod tests {
 
     #[test]
     fn received_bytes_go_out_unchanged_and_sent_ones_are_not_echoed() {
-        let received = EventKind::Received {
-            messages: Vec::new(),
-            conn: ConnId::new(1),
-            data: b"reply\x00\n".to_vec(),
-        };
+        let received = EventKind::received_raw(ConnId::new(1), b"reply\x00\n".to_vec());
         assert_eq!(
             step(received, ADDR),
             ClientStep::Output(b"reply\x00\n".to_vec())

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use chrono::{DateTime, Local};
 
 use super::Failure;
+use crate::engine::framing::{Cut, MessageMark};
 use crate::engine::{ConnId, Datagram, Event, EventKind};
 use crate::payload::escape_for_display;
 
@@ -61,12 +62,32 @@ impl ServerLog {
                 self.peers.insert(info.conn, info.peer);
                 format!("accepted {} {} -> {}", info.conn, info.peer, info.local)
             }
-            EventKind::Received { conn, data, .. } => format!(
-                "received {conn} {} {} bytes \"{}\"",
-                self.peer(*conn),
-                data.len(),
-                escape_for_display(data)
-            ),
+            EventKind::Received {
+                conn,
+                data,
+                messages,
+            } => {
+                // One line per message, each stamped.
+                let peer = self.peer(*conn);
+                let mut start = 0;
+                let lines: Vec<String> = messages
+                    .iter()
+                    .map(|mark| {
+                        let message = &data[start..mark.end];
+                        start = mark.end;
+                        format!(
+                            "received {conn} {peer} {} bytes \"{}\"{}",
+                            message.len(),
+                            escape_for_display(message),
+                            message_note(mark)
+                        )
+                    })
+                    .collect();
+                lines.join(&format!("\n{} ", stamp(&event.time)))
+            }
+            EventKind::ReceivedUnreported { messages, bytes } => {
+                format!("unreported {messages} received messages ({bytes} bytes)")
+            }
             EventKind::Sent { conn, data } => format!(
                 "sent {conn} {} {} bytes \"{}\"",
                 self.peer(*conn),
@@ -254,6 +275,7 @@ impl UdpLog {
             | EventKind::ConnectFailed { .. }
             | EventKind::Connected(_)
             | EventKind::Received { .. }
+            | EventKind::ReceivedUnreported { .. }
             | EventKind::Sent { .. }
             | EventKind::ChatLine { .. }
             | EventKind::LinesUnreported { .. }
@@ -278,7 +300,7 @@ fn datagram_lines(stamp: &str, verb: &str, datagrams: &[Datagram]) -> Vec<String
             let cut = if datagram.truncated {
                 ", truncated"
             } else {
-                ""
+                checksum_note(datagram.checksum_ok)
             };
             format!(
                 "{stamp} {verb} {} {} bytes \"{}\"{cut}",
@@ -288,6 +310,23 @@ fn datagram_lines(stamp: &str, verb: &str, datagrams: &[Datagram]) -> Vec<String
             )
         })
         .collect()
+}
+
+/// What the framing or the checksum says about a message, as the end of its line.
+fn message_note(mark: &MessageMark) -> &'static str {
+    match mark.cut {
+        Cut::Whole => checksum_note(mark.checksum_ok),
+        Cut::TooLong => ", cut: over the maximum message size",
+        Cut::Leftover => ", incomplete message",
+    }
+}
+
+fn checksum_note(checksum_ok: Option<bool>) -> &'static str {
+    match checksum_ok {
+        None => "",
+        Some(true) => ", checksum ok",
+        Some(false) => ", checksum WRONG",
+    }
 }
 
 /// `2026-11-26T14:03:05.123`, local time to the millisecond.
@@ -377,11 +416,7 @@ mod tests {
     #[test]
     fn received_and_sent_show_the_peer_the_length_and_escaped_bytes() {
         let mut log = log_with_a_peer();
-        let received = EventKind::Received {
-            messages: Vec::new(),
-            conn: conn(1),
-            data: b"GET /\r\n".to_vec(),
-        };
+        let received = EventKind::received_raw(conn(1), b"GET /\r\n".to_vec());
         assert_eq!(
             line(&mut log, received),
             format!("{TIME} received #1 {PEER} 7 bytes \"GET /\\r\\n\"")
@@ -430,11 +465,7 @@ mod tests {
     #[test]
     fn a_connection_never_seen_accepted_has_a_question_mark_for_its_peer() {
         let mut log = log_with_a_peer();
-        let received = EventKind::Received {
-            messages: Vec::new(),
-            conn: conn(2),
-            data: b"x".to_vec(),
-        };
+        let received = EventKind::received_raw(conn(2), b"x".to_vec());
         assert_eq!(
             line(&mut log, received),
             format!("{TIME} received #2 ? 1 bytes \"x\"")
@@ -892,11 +923,7 @@ mod tests {
                 error: "refused".into(),
             },
             accepted(1, PEER),
-            EventKind::Received {
-                messages: Vec::new(),
-                conn: conn(1),
-                data: b"x".to_vec(),
-            },
+            EventKind::received_raw(conn(1), b"x".to_vec()),
             EventKind::Sent {
                 conn: conn(1),
                 data: Arc::from(&b"x"[..]),

@@ -106,16 +106,6 @@ pub enum Payload {
     Template(Arc<Template>),
 }
 
-impl Payload {
-    // Scaffolding until the reactor renders templates.
-    pub(crate) fn into_bytes_for_now(self) -> Vec<u8> {
-        match self {
-            Payload::Bytes(bytes) => bytes,
-            Payload::Template(_) => Vec::new(),
-        }
-    }
-}
-
 impl From<Vec<u8>> for Payload {
     fn from(bytes: Vec<u8>) -> Self {
         Payload::Bytes(bytes)

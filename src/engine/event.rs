@@ -97,6 +97,12 @@ pub enum EventKind {
         peer: SocketAddr,
         line: Vec<u8>,
     },
+    /// Messages a responder session read and answered while the owner was not reading
+    /// events (left out to keep memory bounded). Counters stay exact.
+    ReceivedUnreported {
+        messages: u64,
+        bytes: u64,
+    },
     /// The chat relay went on while the owner was not reading events: this many lines
     /// were relayed but not reported. Counters stay exact.
     LinesUnreported {
@@ -160,6 +166,23 @@ pub enum EventKind {
         bytes: u64,
         error: Option<String>,
     },
+}
+
+impl EventKind {
+    /// `Received` of one whole message: what a raw-framed session reports for one read.
+    pub fn received_raw(conn: ConnId, data: Vec<u8>) -> EventKind {
+        let messages = vec![MessageMark {
+            end: data.len(),
+            delimiter: 0,
+            cut: super::framing::Cut::Whole,
+            checksum_ok: None,
+        }];
+        EventKind::Received {
+            conn,
+            data,
+            messages,
+        }
+    }
 }
 
 /// Both ends of a connection and its live counters.
@@ -312,6 +335,8 @@ pub enum CloseReason {
     LineTooLong,
     /// The graceful close could not send what was queued in time.
     LingerTimeout,
+    /// A responder rule (numbered from 1) closed it.
+    ByRule(usize),
     /// Any other I/O error, as text.
     Io(String),
 }
@@ -332,6 +357,7 @@ impl fmt::Display for CloseReason {
                 super::chat::MAX_LINE_BYTES
             ),
             CloseReason::LingerTimeout => write!(f, "closed before the peer read everything"),
+            CloseReason::ByRule(rule) => write!(f, "closed by rule {rule}"),
             CloseReason::Io(text) => write!(f, "{text}"),
         }
     }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::command::Target;
 use super::timers::far_or;
+use crate::payload::Template;
 
 /// Ticks sent in one loop turn at most when the loop fell behind, so catching up cannot
 /// starve the other sockets.
@@ -15,6 +16,8 @@ pub const MAX_CATCH_UP: u32 = 1000;
 pub(crate) struct Repeat {
     pub target: Target,
     pub data: Arc<[u8]>,
+    /// Rendered afresh at every tick instead of `data`.
+    pub template: Option<Arc<Template>>,
     pub interval: Duration,
     /// Sends left; `None` repeats until stopped.
     pub remaining: Option<u64>,
@@ -29,6 +32,7 @@ impl Repeat {
         Repeat {
             target,
             data,
+            template: None,
             // A zero interval would spin the loop; one millisecond is the floor, a day the cap.
             interval: interval.clamp(Duration::from_millis(1), Duration::from_secs(86_400)),
             remaining: count,

@@ -26,7 +26,7 @@ impl ExportFormat {
 }
 
 /// Writes every row: time, direction, peer, size, text (in `encoding`, escaped) and, in
-/// CSV, hex; each row rendered by [`row_text::cells`] as the log view renders it, uncut.
+/// CSV, hex (text files add a received message's note, e.g. `[checksum WRONG]`); each row rendered by [`row_text::cells`] as the log view renders it, uncut.
 pub fn write_log<'a>(
     rows: impl IntoIterator<Item = LogRow<'a>>,
     out: &mut impl Write,
@@ -47,12 +47,18 @@ pub fn write_log<'a>(
         match format {
             ExportFormat::Text => {
                 let direction = format!("{:<5}", cells.direction);
+                let note = if cells.note.is_empty() {
+                    String::new()
+                } else {
+                    format!("[{}]", cells.note)
+                };
                 let fields = [
                     time.as_str(),
                     &direction,
                     &cells.peer,
                     &cells.size,
                     &cells.text,
+                    &note,
                 ];
                 let line: Vec<&str> = fields.into_iter().filter(|f| !f.is_empty()).collect();
                 writeln!(out, "{}", line.join(" "))?
@@ -94,12 +100,14 @@ mod tests {
                 direction: Direction::Received,
                 peer: Some("127.0.0.1:5000".parse().unwrap()),
                 data: b"a,\"b\"\r\n\xff",
+                note: Default::default(),
             },
             LogRow {
                 time,
                 direction: Direction::System,
                 peer: None,
                 data: b"listening",
+                note: Default::default(),
             },
         ];
         let mut text = Vec::new();

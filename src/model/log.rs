@@ -46,6 +46,39 @@ impl Direction {
     }
 }
 
+/// What the framing or the checksum check says about a received message.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RowNote {
+    #[default]
+    None,
+    ChecksumOk,
+    ChecksumWrong,
+    /// A piece of a message longer than the framing's maximum.
+    TooLong,
+    /// Bytes that never became a whole message: the stream ended or the framing changed.
+    Leftover,
+}
+
+impl RowNote {
+    pub fn label(self) -> &'static str {
+        match self {
+            RowNote::None => "",
+            RowNote::ChecksumOk => "checksum ok",
+            RowNote::ChecksumWrong => "checksum WRONG",
+            RowNote::TooLong => "over the maximum size: cut",
+            RowNote::Leftover => "incomplete message",
+        }
+    }
+
+    /// Something a person should look at.
+    pub fn is_problem(self) -> bool {
+        matches!(
+            self,
+            RowNote::ChecksumWrong | RowNote::TooLong | RowNote::Leftover
+        )
+    }
+}
+
 /// One row of the log, borrowed from it (or handed to [`Log::push`], which copies it).
 #[derive(Clone, Copy, Debug)]
 pub struct LogRow<'a> {
@@ -54,6 +87,7 @@ pub struct LogRow<'a> {
     pub peer: Option<SocketAddr>,
     /// Bytes for data rows; UTF-8 text for system rows.
     pub data: &'a [u8],
+    pub note: RowNote,
 }
 
 /// Rows per chunk at most.
@@ -94,6 +128,7 @@ struct RowInChunk {
     len: u32,
     peer: u16,
     direction: Direction,
+    note: RowNote,
     large: bool,
 }
 
@@ -134,6 +169,7 @@ impl Chunk {
             direction: row.direction,
             peer: self.peers.get(usize::from(row.peer)).copied(),
             data,
+            note: row.note,
         })
     }
 
@@ -174,6 +210,7 @@ impl Log {
             row.direction,
             row.peer,
             RowData::Borrowed(row.data),
+            row.note,
         );
     }
 
@@ -185,7 +222,7 @@ impl Log {
         peer: Option<SocketAddr>,
         data: Vec<u8>,
     ) {
-        self.push_data(time, direction, peer, RowData::Owned(data));
+        self.push_data(time, direction, peer, RowData::Owned(data), RowNote::None);
     }
 
     fn push_data(
@@ -194,6 +231,7 @@ impl Log {
         direction: Direction,
         peer: Option<SocketAddr>,
         data: RowData<'_>,
+        note: RowNote,
     ) {
         let len = data.as_slice().len();
         let fits = self
@@ -233,6 +271,7 @@ impl Log {
             len: if large { 0 } else { len as u32 },
             peer,
             direction,
+            note,
             large,
         });
         chunk.bytes += len;
@@ -283,6 +322,7 @@ impl Log {
             direction: Direction::System,
             peer,
             data: text.as_bytes(),
+            note: Default::default(),
         });
     }
 
@@ -404,6 +444,7 @@ pub(crate) fn test_row(direction: Direction, data: &[u8]) -> LogRow<'_> {
         direction,
         peer: None,
         data,
+        note: Default::default(),
     }
 }
 
@@ -480,7 +521,7 @@ mod tests {
                 let seq = log.end_seq();
                 let data = data_of(seq, len);
                 if seq.is_multiple_of(2) {
-                    log.push(LogRow { time: Local::now(), direction: Direction::Received, peer: peer_of(seq), data: &data });
+                    log.push(LogRow { time: Local::now(), direction: Direction::Received, peer: peer_of(seq), data: &data, note: Default::default() });
                 } else {
                     log.push_owned(Local::now(), Direction::Received, peer_of(seq), data.clone());
                 }
@@ -506,6 +547,7 @@ mod tests {
                 direction: Direction::Sent,
                 peer: peer_of(seq),
                 data: &data,
+                note: Default::default(),
             });
             model.push_back((seq, data));
         }
@@ -527,6 +569,7 @@ mod tests {
                 direction: Direction::Received,
                 peer: None,
                 data: &big,
+                note: Default::default(),
             });
         }
         log.system(Local::now(), None, "after".into());

@@ -26,6 +26,10 @@ pub struct RowCells {
     pub hex: String,
     /// True for an event row (connections, closes, errors) rather than data.
     pub is_event: bool,
+    /// What the framing or the checksum check says about a received message, or empty.
+    pub note: &'static str,
+    /// The note is something to look at (a wrong checksum, a cut or incomplete message).
+    pub note_is_problem: bool,
 }
 
 impl RowCells {
@@ -83,6 +87,8 @@ pub fn cells(
         text,
         hex,
         is_event,
+        note: row.note.label(),
+        note_is_problem: row.note.is_problem(),
     }
 }
 
@@ -101,6 +107,7 @@ mod tests {
             direction,
             peer: Some("127.0.0.1:5000".parse().unwrap()),
             data,
+            note: Default::default(),
         }
     }
 

@@ -13,11 +13,12 @@ use std::time::Instant;
 use chrono::{DateTime, Local};
 
 use super::filter::{Filter, FilteredRows};
-use super::log::{Direction, Log, LogRow};
+use super::log::{Direction, Log, LogRow, RowNote};
 use super::persist::{SavedPayload, SavedSocket, SavedUdp, SavedUdpOptions};
 use super::responder::{FramingState, RulesState};
 use super::udp::{DEFAULT_CLIENT_BIND, DEFAULT_DATAGRAM_SIZE, UdpSide};
 use crate::engine::Payload;
+use crate::engine::framing::{Cut, MessageMark};
 use crate::engine::{
     CloseReason, Command, ConnId, ConnInfo, Counters, DEFAULT_CONNECT_TIMEOUT, Datagram, EventKind,
     PeerInfo, ServerOptions, SessionId, Target, TransferId, TransferOutcome,
@@ -738,11 +739,22 @@ impl Session {
                     },
                 );
             }
-            EventKind::Received { conn, data, .. } => {
+            EventKind::Received {
+                conn,
+                data,
+                messages,
+            } => {
                 let peer = self.peer_of(conn);
-                self.log
-                    .push_owned(time, Direction::Received, peer, data);
+                self.log_messages(time, peer, data, &messages);
             }
+            EventKind::ReceivedUnreported { messages, bytes } => self.log.system(
+                time,
+                None,
+                format!(
+                    "{messages} received messages ({bytes} bytes) not shown: the window fell \
+                     behind (the rules answered all of them)"
+                ),
+            ),
             EventKind::Sent { conn, data } => {
                 let peer = self.peer_of(conn);
                 self.log.push(LogRow {
@@ -750,6 +762,7 @@ impl Session {
                     direction: Direction::Sent,
                     peer,
                     data: &data,
+                    note: Default::default(),
                 });
             }
             EventKind::ChatLine { peer, line, .. } => {
@@ -956,6 +969,34 @@ impl Session {
         );
     }
 
+    /// One row per message; a single message keeps its allocation.
+    fn log_messages(
+        &mut self,
+        time: DateTime<Local>,
+        peer: Option<SocketAddr>,
+        data: Vec<u8>,
+        messages: &[MessageMark],
+    ) {
+        if let [mark] = messages
+            && mark.end == data.len()
+            && row_note(mark) == RowNote::None
+        {
+            self.log.push_owned(time, Direction::Received, peer, data);
+            return;
+        }
+        let mut start = 0;
+        for mark in messages {
+            self.log.push(LogRow {
+                time,
+                direction: Direction::Received,
+                peer,
+                data: &data[start..mark.end],
+                note: row_note(mark),
+            });
+            start = mark.end;
+        }
+    }
+
     /// One row per datagram, with the datagram's address as the row's peer.
     fn log_datagrams(
         &mut self,
@@ -969,6 +1010,7 @@ impl Session {
                 direction,
                 peer: Some(datagram.addr),
                 data: &datagram.data,
+                note: checksum_note(datagram.checksum_ok),
             });
             if datagram.truncated {
                 self.log.system(
@@ -1018,6 +1060,22 @@ impl Session {
 /// Reads a live counter shared by the engine.
 pub fn live(counter: &AtomicU64) -> u64 {
     counter.load(Ordering::Relaxed)
+}
+
+fn checksum_note(checksum_ok: Option<bool>) -> RowNote {
+    match checksum_ok {
+        None => RowNote::None,
+        Some(true) => RowNote::ChecksumOk,
+        Some(false) => RowNote::ChecksumWrong,
+    }
+}
+
+fn row_note(mark: &MessageMark) -> RowNote {
+    match mark.cut {
+        Cut::TooLong => RowNote::TooLong,
+        Cut::Leftover => RowNote::Leftover,
+        Cut::Whole => checksum_note(mark.checksum_ok),
+    }
 }
 
 #[cfg(test)]

@@ -112,7 +112,18 @@ pub fn log_view_ui(
                     ui.label(&cells.peer);
                 });
                 row.col(|ui| {
-                    ui.label(&cells.size);
+                    if cells.note.is_empty() {
+                        ui.label(&cells.size);
+                        return;
+                    }
+                    // The size, then a short mark; the whole note on hover.
+                    let (mark, colour) = if cells.note_is_problem {
+                        ("!", visuals.error_fg_color)
+                    } else {
+                        ("ok", visuals.text_color())
+                    };
+                    ui.label(egui::RichText::new(format!("{} {mark}", cells.size)).color(colour))
+                        .on_hover_text(cells.note);
                 });
                 for (column, text) in cells.data_columns(display).into_iter().enumerate() {
                     row.col(|ui| {

@@ -27,7 +27,7 @@ impl Reactor {
             // Already closing; the peer's FIN just confirms it.
             return;
         }
-        let last = conn.framer.as_mut().and_then(|f| f.finish());
+        let last = conn.chat_lines.as_mut().and_then(|f| f.finish());
         if let Some(line) = last {
             match chat::classify(&line) {
                 LineAction::Relay => self.relay_lines(token, vec![line]),
@@ -67,7 +67,7 @@ impl Reactor {
         if conn.is_closing() {
             return;
         }
-        let Some(framer) = conn.framer.as_mut() else {
+        let Some(framer) = conn.chat_lines.as_mut() else {
             return;
         };
         let mut lines = Vec::new();

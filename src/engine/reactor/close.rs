@@ -78,6 +78,7 @@ impl Reactor {
     /// Removes the connection and reports its one `Closed`.
     pub(super) fn finish_close(&mut self, token: Token) {
         self.drain_unread(token);
+        self.deliver_leftover(token);
         let Some(mut conn) = self.conns.remove(&token) else {
             return;
         };
@@ -104,6 +105,7 @@ impl Reactor {
         self.end_repeat(session, RepeatEnd::Stopped);
         self.end_transfers(session, TransferOutcome::Cancelled);
         self.timers.cancel(Deadline::AcceptRetry(session));
+        self.drop_delayed(session);
         let cancelled_connect = self.end_connecting(session);
         let closed_udp = self.close_udp(session);
         let Some(s) = self.sessions.get_mut(&session) else {

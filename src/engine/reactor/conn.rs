@@ -1,5 +1,5 @@
 //! One live connection on the net thread: its stream, addresses, counters, send queue,
-//! what its writing half may still do, and (chat sessions) its line framer.
+//! what its writing half may still do, and its framer (chat sessions: the relay's line framer).
 
 use std::io;
 use std::net::SocketAddr;
@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use crate::engine::chat::LineFramer;
 use crate::engine::event::{CloseReason, ConnInfo, Counters};
+use crate::engine::framing::{Framer, FramingSpec};
 use crate::engine::ids::{ConnId, SessionId};
 use crate::engine::queue::{SendQueue, Written};
 use crate::engine::transport::Stream;
@@ -47,7 +48,10 @@ pub(super) struct Conn {
     pub peer_text: String,
     local: SocketAddr,
     pub counters: Arc<Counters>,
-    pub framer: Option<LineFramer>,
+    /// Chat sessions: the relay's line framer (the relay has its own rules for lines).
+    pub chat_lines: Option<LineFramer>,
+    /// Other sessions: how received bytes are cut into messages.
+    pub framer: Framer,
     queue: SendQueue,
     write: WriteState,
     /// The kernel may hold more to read (edge-triggered readiness not yet drained).
@@ -66,6 +70,7 @@ impl Conn {
         local: SocketAddr,
         peer: SocketAddr,
         chat: bool,
+        framing: FramingSpec,
     ) -> Self {
         Conn {
             id,
@@ -75,7 +80,8 @@ impl Conn {
             peer_text: peer.to_string(),
             local,
             counters: Arc::new(Counters::default()),
-            framer: chat.then(LineFramer::default),
+            chat_lines: chat.then(LineFramer::default),
+            framer: Framer::new(framing),
             queue: SendQueue::default(),
             write: WriteState::Open,
             read_pending: false,

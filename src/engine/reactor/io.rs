@@ -55,15 +55,6 @@ impl Reactor {
         }
     }
 
-    pub(super) fn send_payload(
-        &mut self,
-        session: SessionId,
-        target: Target,
-        data: crate::engine::Payload,
-    ) {
-        self.send(session, target, data.into_bytes_for_now());
-    }
-
     pub(super) fn send(&mut self, session: SessionId, target: Target, data: Vec<u8>) {
         if self.is_udp(session) {
             return self.udp_send(session, target, data);
@@ -163,8 +154,16 @@ impl Reactor {
             if !conn.read_pending {
                 break;
             }
-            if conn.framer.is_none() && self.sink.congested() {
+            let session = conn.session;
+            if conn.chat_lines.is_none()
+                && self.sink.congested()
+                && !self
+                    .sessions
+                    .get(&session)
+                    .is_some_and(|s| s.responder.is_some())
+            {
                 // The owner is behind: leave the bytes in the kernel, TCP slows the peer.
+                // (Chat and responder sessions go on, as the server they are would.)
                 break;
             }
             let capture = self
@@ -243,13 +242,13 @@ impl Reactor {
     }
 
     /// The one path of received bytes: counters, the capture file, then the chat relay
-    /// (chat sessions) or a `Received` event.
+    /// (chat sessions) or framing, a `Received` event and the session's rules.
     fn deliver(&mut self, token: Token, data: &[u8], when: Delivery) {
         let Some(conn) = self.conns.get(&token) else {
             return;
         };
-        conn.counters.add_in(data.len());
-        let (id, session, chat) = (conn.id, conn.session, conn.framer.is_some());
+        conn.counters.add_bytes_in(data.len());
+        let (id, session, chat) = (conn.id, conn.session, conn.chat_lines.is_some());
         if let Some(capture) = self.sessions.get(&session).and_then(|s| s.capture.as_ref()) {
             let chunk: Arc<[u8]> = Arc::from(data);
             match when {
@@ -273,17 +272,12 @@ impl Reactor {
             }
         }
         if chat {
+            if let Some(conn) = self.conns.get(&token) {
+                conn.counters.add_messages_in(1);
+            }
             self.chat_input(token, data);
         } else {
-            let data = data.to_vec();
-            self.sink.emit(
-                session,
-                EventKind::Received {
-                    conn: id,
-                    data,
-                    messages: Vec::new(),
-                },
-            );
+            self.deliver_messages(token, data);
         }
     }
 

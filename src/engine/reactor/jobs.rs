@@ -10,14 +10,16 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::TryRecvError;
 
+use super::respond::render;
 use super::{Deadline, Inbox, Reactor};
 use crate::engine::capture::{self, CaptureDone};
-use crate::engine::command::{DatagramPacing, Target};
+use crate::engine::command::{DatagramPacing, Payload, Target};
 use crate::engine::event::{EventKind, RepeatEnd, TransferOutcome};
 use crate::engine::ids::{SessionId, TransferId};
 use crate::engine::repeat::Repeat;
 use crate::engine::transfer::{self, DatagramSchedule, FileChunk, Transfer};
 use crate::engine::udp;
+use crate::payload::Template;
 
 /// How a file goes out of a UDP session when the owner does not say: 1,024-byte datagrams,
 /// as fast as the socket takes them.
@@ -37,10 +39,14 @@ impl Reactor {
         &mut self,
         session: SessionId,
         target: Target,
-        data: Vec<u8>,
+        data: Payload,
         interval: Duration,
         count: Option<u64>,
     ) {
+        let (data, template): (Vec<u8>, _) = match data {
+            Payload::Bytes(bytes) => (bytes, None),
+            Payload::Template(template) => (Vec::new(), Some(template)),
+        };
         self.end_repeat(session, RepeatEnd::Stopped);
         let no_target = if self.is_udp(session) {
             self.udp_targets(session, target).err()
@@ -53,14 +59,15 @@ impl Reactor {
             self.error(session, format!("not repeating: {reason}"));
             return;
         }
-        if count == Some(0) || data.is_empty() {
+        if count == Some(0) || (data.is_empty() && template.is_none()) {
             self.error(session, "not repeating: nothing to send".into());
             return;
         }
         let Some(s) = self.sessions.get_mut(&session) else {
             return;
         };
-        let repeat = Repeat::new(target, data.into(), interval, count);
+        let mut repeat = Repeat::new(target, data.into(), interval, count);
+        repeat.template = template;
         let sent = repeat.sent.clone();
         self.timers.set(Deadline::Repeat(session), repeat.next);
         s.repeat = Some(repeat);
@@ -91,6 +98,7 @@ impl Reactor {
             return;
         };
         let (target, data, ticks) = (repeat.target, repeat.data.clone(), repeat.due(now));
+        let template = repeat.template.clone();
         let tokens = self.sendable_targets(session, target);
         if tokens.is_empty() {
             self.end_repeat(session, RepeatEnd::NoConnection);
@@ -98,8 +106,19 @@ impl Reactor {
         }
         let mut end = None;
         for _ in 0..ticks {
+            let counts = template.as_ref().map(|_| self.count_send(session));
+            let shared: Arc<[u8]> = match (&template, counts) {
+                (Some(t), Some(counts)) if !t.uses_peer() => render(t, counts, None).into(),
+                _ => data.clone(),
+            };
             for &token in &tokens {
                 if let Some(conn) = self.conns.get_mut(&token) {
+                    let data = match (&template, counts) {
+                        (Some(t), Some(counts)) if t.uses_peer() => {
+                            render(t, counts, Some(conn.peer)).into()
+                        }
+                        _ => shared.clone(),
+                    };
                     if conn.queued_bytes() + data.len() > super::MAX_SEND_QUEUE {
                         end = Some(RepeatEnd::PeerNotReading);
                         break;
@@ -130,15 +149,44 @@ impl Reactor {
         }
     }
 
+    /// One tick of a templated UDP repeat: rendered once, or once per address with `{{peer}}`.
+    fn enqueue_udp_template(
+        &mut self,
+        session: SessionId,
+        target: Target,
+        template: &Template,
+    ) -> Result<(), super::udp::Refused> {
+        let counts = self.count_send(session);
+        if !template.uses_peer() {
+            return self.udp_enqueue(session, target, render(template, counts, None).into(), true);
+        }
+        let addrs = self
+            .udp_targets(session, target)
+            .map_err(|message| super::udp::Refused {
+                message,
+                end: RepeatEnd::NoConnection,
+            })?;
+        for addr in addrs {
+            let data = render(template, counts, Some(addr)).into();
+            self.udp_enqueue(session, Target::Addr(addr), data, true)?;
+        }
+        Ok(())
+    }
+
     /// A UDP repeat sends one datagram per tick to each address of its target.
     fn run_udp_repeat(&mut self, session: SessionId, now: Instant) {
         let Some(repeat) = self.sessions.get(&session).and_then(|s| s.repeat.as_ref()) else {
             return;
         };
         let (target, data, ticks) = (repeat.target, repeat.data.clone(), repeat.due(now));
+        let template = repeat.template.clone();
         let mut end = None;
         for _ in 0..ticks {
-            if let Err(refused) = self.udp_enqueue(session, target, data.clone(), true) {
+            let queued = match &template {
+                None => self.udp_enqueue(session, target, data.clone(), true),
+                Some(template) => self.enqueue_udp_template(session, target, template),
+            };
+            if let Err(refused) = queued {
                 self.error(session, format!("repeat stopped: {}", refused.message));
                 end = Some(refused.end);
                 break;

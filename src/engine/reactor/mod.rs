@@ -15,6 +15,7 @@ mod io;
 mod jobs;
 mod registry;
 mod resolve;
+mod respond;
 mod server;
 mod session;
 mod udp;
@@ -33,6 +34,7 @@ use super::chat::HeaderClock;
 use super::command::{CloseHow, Command};
 use super::event::{CloseReason, EventKind, RepeatEnd, TransferOutcome};
 use super::ids::{SessionId, TransferId};
+use super::responder::Reaction;
 use super::sink::EventSink;
 use super::timers::Timers;
 use super::transfer::Transfer;
@@ -40,6 +42,7 @@ use super::wording::describe_io_error;
 use close::StopCause;
 use conn::Conn;
 use registry::{Owner, Registry};
+use respond::DelayedReply;
 use session::{MissedBySession, Session};
 
 pub(crate) use registry::WAKER;
@@ -85,6 +88,8 @@ enum Deadline {
     UdpStats(SessionId),
     /// A paced file transfer over UDP may send its next datagrams.
     Transfer(TransferId),
+    /// A rule's reply has waited its delay.
+    DelayedReply(u64),
 }
 
 pub(crate) struct Reactor {
@@ -119,6 +124,11 @@ pub(crate) struct Reactor {
     udp_read_list: Vec<SessionId>,
     /// One datagram's receive buffer.
     udp_scratch: Vec<u8>,
+    /// What the rules decided about the messages being delivered (reused).
+    reactions: Vec<Reaction>,
+    /// Rule replies waiting for their delay, by the id of their deadline.
+    delayed: HashMap<u64, DelayedReply>,
+    next_delayed: u64,
 }
 
 impl Reactor {
@@ -152,6 +162,9 @@ impl Reactor {
             reads_blocked: false,
             udp_read_list: Vec::new(),
             udp_scratch: Vec::new(),
+            reactions: Vec::new(),
+            delayed: HashMap::new(),
+            next_delayed: 0,
         }
     }
 
@@ -253,7 +266,7 @@ impl Reactor {
         let chat_can_read = self
             .read_list
             .iter()
-            .any(|t| self.conns.get(t).is_some_and(|c| c.framer.is_some()));
+            .any(|t| self.conns.get(t).is_some_and(|c| c.chat_lines.is_some()));
         let can_read = !self.read_list.is_empty() && (!self.sink.congested() || chat_can_read);
         // UDP reads on while the owner is behind: the kernel would drop what waits.
         let can_read = can_read || !self.udp_read_list.is_empty();
@@ -281,6 +294,7 @@ impl Reactor {
                 Deadline::Linger(token) => self.linger_expired(token),
                 Deadline::UdpStats(session) => self.read_udp_stats(session),
                 Deadline::Transfer(_) => {} // `pump_transfers` runs right after.
+                Deadline::DelayedReply(id) => self.send_delayed(id),
             }
         }
     }
@@ -336,8 +350,9 @@ impl Reactor {
                 data,
                 interval,
                 count,
-            } => self.start_repeat(session, target, data.into_bytes_for_now(), interval, count),
-            Command::SetFraming { .. } | Command::SetResponder { .. } => {} // Wired next.
+            } => self.start_repeat(session, target, data, interval, count),
+            Command::SetFraming { session, framing } => self.set_framing(session, framing),
+            Command::SetResponder { session, responder } => self.set_responder(session, responder),
             Command::StopRepeat { session } => self.end_repeat(session, RepeatEnd::Stopped),
             Command::SendFile {
                 session,
@@ -377,6 +392,11 @@ impl Reactor {
             let (count, bytes) = (missed.datagrams, missed.datagram_bytes);
             self.sink
                 .emit(session, EventKind::DatagramsUnreported { count, bytes });
+        }
+        if missed.messages > 0 {
+            let (messages, bytes) = (missed.messages, missed.message_bytes);
+            self.sink
+                .emit(session, EventKind::ReceivedUnreported { messages, bytes });
         }
         if missed.lines > 0 {
             let count = missed.lines;

@@ -168,7 +168,12 @@ impl Reactor {
         };
         let id = ConnId::new(self.next_conn);
         self.next_conn += 1;
-        let conn = Conn::new(id, session, stream, local, peer, chat);
+        let framing = self
+            .sessions
+            .get(&session)
+            .map(|s| s.framing.clone())
+            .unwrap_or_default();
+        let conn = Conn::new(id, session, stream, local, peer, chat, framing);
         self.sink.emit(session, EventKind::Connected(conn.info()));
         self.conns.insert(token, conn);
         if let Some(s) = self.sessions.get_mut(&session) {

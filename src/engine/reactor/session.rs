@@ -11,8 +11,10 @@ use mio::Token;
 use crate::engine::capture::Capture;
 use crate::engine::command::{ServerOptions, UdpOptions};
 use crate::engine::event::{Counters, UdpStats};
+use crate::engine::framing::FramingSpec;
 use crate::engine::ids::{ConnId, SessionId};
 use crate::engine::repeat::Repeat;
+use crate::engine::responder::Responder;
 use crate::engine::transport::{Listener, Stream};
 
 pub(super) enum Role {
@@ -114,6 +116,14 @@ pub(super) struct Session {
     pub resolving: bool,
     pub repeat: Option<Repeat>,
     pub capture: Option<Capture>,
+    /// How its connections cut what they read into messages (kept across restarts).
+    pub framing: FramingSpec,
+    /// Rules answering its messages (kept across restarts).
+    pub responder: Option<Arc<Responder>>,
+    /// `{{counter}}` of the owner's templated sends and repeat ticks.
+    pub sends_counted: u64,
+    /// `{{counter:global}}`: every templated payload the session rendered.
+    pub global_counted: u64,
 }
 
 impl Session {
@@ -129,6 +139,10 @@ impl Session {
             resolving: false,
             repeat: None,
             capture: None,
+            framing: FramingSpec::default(),
+            responder: None,
+            sends_counted: 0,
+            global_counted: 0,
         }
     }
 
@@ -172,6 +186,8 @@ impl Session {
 /// Events left out while the owner was behind, reported as counts once it catches up.
 #[derive(Default)]
 pub(super) struct Missed {
+    pub messages: u64,
+    pub message_bytes: u64,
     pub lines: u64,
     pub datagrams: u64,
     pub datagram_bytes: u64,

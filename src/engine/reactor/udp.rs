@@ -12,10 +12,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::Local;
+use chrono::{DateTime, Local};
 use mio::Interest;
 
 use super::registry::Owner;
+use super::respond::Sender;
 use super::session::{Outgoing, Peer, Role, UdpState};
 use super::{Deadline, Reactor, StopCause};
 use crate::engine::addr::{parse_bind_address, parse_endpoint};
@@ -23,6 +24,7 @@ use crate::engine::capture::Capture;
 use crate::engine::command::{Membership, Target, UdpOptions};
 use crate::engine::event::{Datagram, EventKind, PeerInfo, RepeatEnd};
 use crate::engine::ids::{ConnId, SessionId};
+use crate::engine::responder::Reaction;
 use crate::engine::udp::{self, RECV_BUFFER};
 use crate::engine::wording::describe_io_error;
 
@@ -346,7 +348,9 @@ impl Reactor {
         }
         let mut batch: Vec<Datagram> = Vec::new();
         let mut batch_bytes = 0;
-        let now_ms = Local::now().timestamp_millis();
+        let now = Local::now();
+        // What the rules decided, carried out once this turn's datagrams are reported.
+        let mut answers: Vec<(SocketAddr, Reaction)> = Vec::new();
         for _ in 0..DATAGRAMS_PER_TURN {
             let Some(s) = self.sessions.get_mut(&session) else {
                 break;
@@ -368,7 +372,9 @@ impl Reactor {
                     let from = unmapped(from);
                     let truncated = n >= buffer.len();
                     let data = &buffer[..n];
-                    if let Some(datagram) = self.received(session, from, data, truncated, now_ms) {
+                    let datagram = self.received(session, from, data, truncated, now);
+                    answers.extend(self.reactions.drain(..).map(|r| (from, r)));
+                    if let Some(datagram) = datagram {
                         batch_bytes += datagram.data.len();
                         batch.push(datagram);
                         if batch_bytes >= BATCH_BYTES {
@@ -403,6 +409,9 @@ impl Reactor {
                 .emit(session, EventKind::DatagramsReceived { datagrams: batch });
         }
         self.udp_scratch = buffer;
+        for (from, reaction) in answers {
+            self.carry_out_one(session, Sender::Datagram(from), reaction);
+        }
     }
 
     /// Counts, captures and (unless the owner is behind) returns one received datagram.
@@ -412,10 +421,22 @@ impl Reactor {
         from: SocketAddr,
         data: &[u8],
         truncated: bool,
-        now_ms: i64,
+        now: DateTime<Local>,
     ) -> Option<Datagram> {
+        let now_ms = now.timestamp_millis();
         let peer = self.peer_for(session, from);
         let s = self.sessions.get_mut(&session)?;
+        let checksum_ok = s.framing.checksum.and_then(|c| c.verify(data));
+        if let Some(responder) = &s.responder {
+            responder.react(
+                data,
+                data,
+                Some(from),
+                now,
+                &mut s.global_counted,
+                &mut self.reactions,
+            );
+        }
         if let Some(capture) = &s.capture {
             // Room was checked before reading; a closed channel is reported by its thread.
             let _ = capture.chunks.try_send(Arc::from(data));
@@ -437,7 +458,7 @@ impl Reactor {
             return None;
         }
         Some(Datagram {
-            checksum_ok: None,
+            checksum_ok,
             peer: peer.map(|(id, _)| id),
             addr: from,
             data: Arc::from(data),
