@@ -312,7 +312,7 @@ fn rule_ui(
             );
             theme::name_widget(ui, &response, of("Reply to"));
         });
-        egui::CollapsingHeader::new(format!("Reply format of rule {number}"))
+        egui::CollapsingHeader::new(format!("More of rule {number}"))
             .id_salt(salt("more"))
             .show(ui, |ui| reply_format_ui(ui, rule, row, &of));
     }
