@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use crate::engine::framing::{Framing, FramingSpec, LengthPrefix, LineEnd};
-use crate::engine::responder::{Responder, ResponderSpec, RuleError, RuleField};
+use crate::engine::responder::{Responder, ResponderSpec, RuleError, RuleField, RuleHits};
 use crate::payload::{ByteOrder, Checksum, ChecksumKind, parse_hex};
 
 /// How the framing form cuts messages: [`Framing`] without its parameters (they are typed
@@ -309,8 +309,17 @@ impl RulesState {
 
     /// Makes the edited rules (and the switch) the ones in effect: what to send in
     /// `Command::SetResponder`, or `None` while a rule does not compile.
+    /// Switching off always applies, whatever the rules say: nothing answers any more.
     pub fn apply(&mut self) -> Option<Option<Arc<Responder>>> {
         self.refresh();
+        if !self.respond {
+            if self.compiled.is_some() {
+                self.applied.0 = self.spec.clone();
+            }
+            self.applied.1 = false;
+            self.active = None;
+            return Some(None);
+        }
         let compiled = self.compiled.clone()?;
         self.applied = (self.spec.clone(), self.respond);
         self.active = self.respond.then_some(compiled);
@@ -322,10 +331,16 @@ impl RulesState {
         self.active.as_ref()
     }
 
+    /// The live hit counters, while the rules shown are the ones in effect (the same
+    /// order: a counter is by position).
+    pub fn hit_counters(&self) -> Option<Arc<RuleHits>> {
+        let active = self.active.as_ref()?;
+        (self.applied.0 == self.spec).then(|| active.hits())
+    }
+
     /// Rule `rule`'s hits, while the rules shown are the ones in effect.
     pub fn hits(&self, rule: usize) -> Option<u64> {
-        let active = self.active.as_ref()?;
-        (self.applied.0 == self.spec).then(|| active.hits().get(rule))
+        self.hit_counters().map(|hits| hits.get(rule))
     }
 }
 
@@ -387,6 +402,36 @@ mod tests {
             FramingDraft::of(&spec).spec(),
             Ok(spec),
             "the form shows a spec back"
+        );
+    }
+
+    #[test]
+    fn rules_apply_only_when_they_compile_but_switching_off_always_applies() {
+        use crate::engine::responder::MatchKind;
+        let mut rules = RulesState::new(ResponderSpec::echo(), true);
+        assert!(rules.changed(), "restored, not yet given to the engine");
+        let given = rules.apply().expect("the echo rule compiles");
+        assert!(given.is_some() && !rules.changed());
+        assert_eq!(rules.hits(0), Some(0));
+        rules.spec.rules[0].matches = MatchKind::Regex;
+        rules.spec.rules[0].pattern = "(".into();
+        rules.refresh();
+        assert_eq!(rules.errors().len(), 1);
+        assert!(rules.error_at(0, RuleField::Pattern).is_some());
+        assert!(rules.changed());
+        assert_eq!(
+            rules.hits(0),
+            None,
+            "the rule shown is not the one counting"
+        );
+        assert!(rules.apply().is_none(), "a rule in error is not applied");
+        assert!(rules.active().is_some(), "the earlier rules stay in effect");
+        rules.respond = false;
+        assert!(matches!(rules.apply(), Some(None)));
+        assert!(rules.active().is_none());
+        assert!(
+            rules.changed(),
+            "the edited rules are still not the applied ones"
         );
     }
 

@@ -151,7 +151,10 @@ pub fn rules_page_ui(
         ui.weak("No rule yet: Add rule, or Echo server for one that sends back what it receives.");
     }
     let count = rules.spec.rules.len();
-    let hits: Vec<Option<u64>> = (0..count).map(|i| rules.hits(i)).collect();
+    let counters = rules.hit_counters();
+    let hits: Vec<Option<u64>> = (0..count)
+        .map(|i| counters.as_ref().map(|c| c.get(i)))
+        .collect();
     let errors: Vec<[Option<String>; 2]> = (0..count)
         .map(|i| {
             [RuleField::Pattern, RuleField::Reply]
@@ -265,9 +268,13 @@ fn rule_ui(
         })
         .on_hover_text("Messages this rule fired on since the rules were applied");
         let buttons = [
-            ("⬆", format!("Move rule {number} up"), row.index > 0),
-            ("⬇", format!("Move rule {number} down"), number < row.count),
-            ("🗑", format!("Remove rule {number}"), true),
+            ("Up", format!("Move rule {number} up"), row.index > 0),
+            (
+                "Down",
+                format!("Move rule {number} down"),
+                number < row.count,
+            ),
+            ("Remove", format!("Remove rule {number}"), true),
         ];
         for (i, (icon, name, enabled)) in buttons.into_iter().enumerate() {
             let button = ui

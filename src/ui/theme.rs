@@ -1,5 +1,6 @@
 //! The window's colours in one place: socket states (and the status dot that shows them),
-//! log directions, errors and warnings. Fixed colours only where egui's visuals have none
+//! log directions, errors and warnings; and the accessible name of a widget whose visible
+//! label is shared by several rows. Fixed colours only where egui's visuals have none
 //! for the purpose; the rest follow the dark or light theme.
 
 use eframe::egui::{self, Color32, Visuals};
