@@ -63,6 +63,8 @@ fn wait_for_text(harness: &mut App, text: &str) {
 
 /// Replaces the text of the field named `label`, the way a person would.
 fn set_field(harness: &mut App, role: Role, label: &str, text: &str) {
+    harness.get_by_role_and_label(role, label).scroll_to_me();
+    harness.run_ok();
     harness.get_by_role_and_label(role, label).click();
     harness.run_ok();
     harness.key_press_modifiers(Modifiers::COMMAND, Key::A);
@@ -73,6 +75,8 @@ fn set_field(harness: &mut App, role: Role, label: &str, text: &str) {
 }
 
 fn click(harness: &mut App, role: Role, label: &str) {
+    harness.get_by_role_and_label(role, label).scroll_to_me();
+    harness.run_ok();
     harness.get_by_role_and_label(role, label).click();
     harness.run_ok();
 }
@@ -82,6 +86,11 @@ fn click_button(harness: &mut App, label: &str) {
 }
 
 fn choose(harness: &mut App, combo: &str, option: &str) {
+    // A page scrolls within its pane: bring the combo into view first.
+    harness
+        .get_by_role_and_label(Role::ComboBox, combo)
+        .scroll_to_me();
+    harness.run_ok();
     harness.get_by_role_and_label(Role::ComboBox, combo).click();
     harness.run_ok();
     harness

@@ -353,7 +353,7 @@ mod tests {
         let mut draft = FramingDraft::default();
         assert_eq!(draft.spec(), Ok(FramingSpec::default()));
         draft.mode = FramingMode::Delimiter;
-        draft.delimiter = "0d 0x".into();
+        draft.delimiter = "0d zz".into();
         assert_eq!(draft.spec().unwrap_err().field, FramingField::Delimiter);
         draft.delimiter = "  ".into();
         assert_eq!(draft.spec().unwrap_err().field, FramingField::Delimiter);
