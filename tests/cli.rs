@@ -690,3 +690,106 @@ fn udp_talks_with_socat() {
     drop(socat_in);
     udp.stop();
 }
+
+#[test]
+fn a_rules_file_makes_the_headless_server_answer_like_a_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("device.toml");
+    std::fs::write(
+        &rules,
+        r#"
+mode = "first-match"
+framing = "line"
+[[rule]]
+match = "regex"
+pattern = '^READ (\d+)$'
+reply = "VALUE {{1}} #{{counter}}"
+line-ending = "lf"
+[[rule]]
+match = "exact"
+pattern = "BYE"
+action = "close"
+"#,
+    )
+    .unwrap();
+    let server = start_server(&["--rules", rules.to_str().unwrap()]);
+    let mut stream = client(server.addr);
+    stream.write_all(b"READ 7\r\nREAD 42\n").unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert_eq!(line, "VALUE 7 #1\n");
+    line.clear();
+    reader.read_line(&mut line).unwrap();
+    assert_eq!(line, "VALUE 42 #2\n");
+    // One log line per message, and the replies are logged as sent.
+    line_with(&server.lines, "received #1 ");
+    let second = line_with(&server.lines, "received #1 ");
+    assert!(
+        second.trim_end().ends_with("8 bytes \"READ 42\\n\""),
+        "{second}"
+    );
+    line_with(&server.lines, "sent #1 ");
+    stream.write_all(b"BYE\n").unwrap();
+    let closed = line_with(&server.lines, "closed #1 ");
+    assert!(closed.contains("closed by rule 2"), "{closed}");
+}
+
+#[test]
+fn echo_and_framing_flags_need_no_file_and_a_checksum_check_marks_lines() {
+    let server = start_server(&["--echo", "--framing", "fixed:3", "--check", "sum8"]);
+    let mut stream = client(server.addr);
+    // Sum-8 of "ab" is 0xc3.
+    stream.write_all(b"ab\xc3ab\x00").unwrap();
+    assert_eq!(read_exact(&mut stream, 6), b"ab\xc3ab\x00");
+    let good = line_with(&server.lines, "received #1 ");
+    assert!(good.trim_end().ends_with(", checksum ok"), "{good}");
+    let bad = line_with(&server.lines, "received #1 ");
+    assert!(bad.trim_end().ends_with(", checksum WRONG"), "{bad}");
+}
+
+#[test]
+fn a_bad_rules_file_or_framing_is_refused_before_anything_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("bad.toml");
+    std::fs::write(
+        &rules,
+        "[[rule]]\nmatch = \"regex\"\npattern = \"(unclosed\"\n",
+    )
+    .unwrap();
+    let (status, _, err) = run(&["server", "0", "--rules", rules.to_str().unwrap()]);
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains("rule 1") && err.contains("unclosed"), "{err}");
+    std::fs::write(&rules, "[[rule]]\nmatch = \"exact\"\npatern = \"x\"\n").unwrap();
+    let (status, _, err) = run(&["udp", "--rules", rules.to_str().unwrap()]);
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains("patern") && err.contains("line"), "{err}");
+    let (status, _, err) = run(&["server", "0", "--framing", "len:3"]);
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.starts_with("socklab: --framing len:3: "), "{err}");
+    let missing = dir.path().join("missing.toml");
+    let (status, _, err) = run(&[
+        "client",
+        "127.0.0.1:9",
+        "--rules",
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot read the rules file"), "{err}");
+}
+
+#[test]
+fn udp_rules_answer_each_datagram_headless() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("udp.toml");
+    std::fs::write(
+        &rules,
+        "[[rule]]\nmatch = \"starts-with\"\npattern = \"ping\"\nreply = \"pong {{len}}\"\n",
+    )
+    .unwrap();
+    let udp = start_udp(&["127.0.0.1:0", "--rules", rules.to_str().unwrap()]);
+    let peer = udp_peer();
+    peer.send_to(b"ping!", udp.addr).unwrap();
+    assert_eq!(recv_datagram(&peer), (b"pong 5".to_vec(), udp.addr));
+    line_with(&udp.lines, " received ");
+}

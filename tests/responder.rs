@@ -355,20 +355,14 @@ fn rules_keep_answering_while_nobody_reads_events_and_the_counts_stay_exact() {
     let responder = compiled(vec![rule(MatchKind::Any, "", "ok")], false);
     let (session, local) = responder_server(&engine, responder.clone());
     let mut stream = client(local);
-    // Nobody reads events for the whole exchange: the event channel fills up.
-    const REQUESTS: usize = 20_000;
-    let writer = {
-        let mut stream = stream.try_clone().unwrap();
-        stream.set_nodelay(true).unwrap();
-        std::thread::spawn(move || {
-            for _ in 0..REQUESTS {
-                stream.write_all(b"q\n").unwrap();
-            }
-        })
-    };
-    let answers = read_exact(&mut stream, REQUESTS * 3);
-    writer.join().unwrap();
-    assert_eq!(answers, b"ok\n".repeat(REQUESTS));
+    // Nobody reads events for the whole exchange: one request at a time, each a received
+    // and a sent event, fills the event channel long before the end.
+    const REQUESTS: usize = 5_000;
+    stream.set_nodelay(true).unwrap();
+    for _ in 0..REQUESTS {
+        stream.write_all(b"q\n").unwrap();
+        assert_eq!(read_exact(&mut stream, 3), b"ok\n");
+    }
     assert_eq!(responder.hits().get(0), REQUESTS as u64);
     // The events shown plus those reported unshown add up to every message.
     let mut shown = 0u64;

@@ -215,7 +215,7 @@ pub fn framing_ingest(total: u64) {
         options: ServerOptions::default(),
     });
     let addr = wait_listening(&engine, session);
-    let mut message = vec![0x5a_u8; MESSAGE];
+    let mut message = [0x5a_u8; MESSAGE];
     message[..2].copy_from_slice(&((MESSAGE - 2) as u16).to_be_bytes());
     let chunk = message.repeat((1 << 20) / MESSAGE);
     let start = Instant::now();

@@ -97,10 +97,12 @@ pub(super) fn run(args: ClientArgs) -> Result<(), Failure> {
     check_address(&args.addr)?;
     let timeout = seconds(args.timeout, "timeout")?;
     let wait = seconds(args.wait, "wait")?;
+    let setup = args.messages.setup()?;
     let engine = start_engine()?;
     let signals = termination_signals();
     let lines = stdin_lines();
     let session = new_session_capturing(&engine, args.capture.as_deref());
+    setup.apply(&engine, session);
     engine.execute(Command::Connect {
         session,
         addr: args.addr.clone(),

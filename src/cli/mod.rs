@@ -9,6 +9,7 @@
 
 mod client;
 mod format;
+mod rules;
 mod server;
 mod udp;
 
@@ -21,13 +22,14 @@ use clap::{Args, Parser, Subcommand};
 use crossbeam_channel::Receiver;
 
 use crate::engine::{Command, Engine, SessionId, parse_endpoint};
+pub use rules::MessageArgs;
 
 const EVENT_FORMAT_HELP: &str = "\
 SERVER OUTPUT
   One line per event on stdout: TIME EVENT DETAILS, TIME as 2026-11-26T14:03:05.123 (local).
     listening ADDR
     accepted #ID PEER -> LOCAL
-    received #ID PEER N bytes \"ESCAPED DATA\"
+    received #ID PEER N bytes \"ESCAPED DATA\" [, NOTE]   (one line per message)
     sent #ID PEER N bytes \"ESCAPED DATA\"
     line #ID PEER \"ESCAPED LINE\"              (chat mode: a relayed line)
     unreported N lines                        (chat mode: stdout fell behind the relay)
@@ -49,11 +51,30 @@ UDP OUTPUT
     capturing to FILE / capture closed FILE, N bytes written
     stopped
     error MESSAGE                             (e.g. nothing to reply to yet; it goes on)
+  NOTE: `checksum ok` or `checksum WRONG` (--check), `cut: over the maximum message size`,
+  `incomplete message` (bytes left when the peer closed).
+
+RULES FILES
+  --rules FILE answers each received message on the network thread, as the window's
+  Responder page does (its \"Export rules…\" writes such a file):
+    mode = \"first-match\"          # or \"all-matching\"
+    framing = \"line\"              # optional, as --framing
+    [[rule]]
+    match = \"regex\"               # any, exact, starts-with, contains, ends-with, regex
+    pattern = '^PING (\\d+)'
+    reply = \"PONG {{1}} #{{counter}}\"
+    line-ending = \"lf\"            # none, lf, crlf, cr
+    delay-ms = 0
+  Variables: {{counter}} {{counter:global}} {{time}} {{date}} {{unixtime}} {{uuid}}
+  {{random:0..100}} {{peer}} {{echo}} {{len}} {{1}}… and checksums such as {{crc16-modbus}}.
+
   Data is escaped: \\n \\r \\t \\0 \\\\ and \\xNN for other control or non-UTF-8 bytes.
 
 EXAMPLES
   socklab server 127.0.0.1:9999 --chat     group chat; try `nc 127.0.0.1 9999` twice
   socklab server [::1]:0                   any free port on IPv6 loopback
+  socklab server 7 --echo                  an echo server on 127.0.0.1:7
+  socklab server 502 --framing len:2@4 --rules plc.toml   answer like a device
   socklab client 127.0.0.1:9999 < request.txt > reply.bin
   socklab udp 5000                         UDP on 127.0.0.1:5000; stdin lines reply to the last sender
   socklab udp --to 192.0.2.7:514           send stdin lines there from any free port
@@ -96,6 +117,8 @@ pub struct ServerArgs {
     /// reach the file within 250 ms.
     #[arg(long, value_name = "FILE")]
     pub capture: Option<PathBuf>,
+    #[command(flatten)]
+    pub messages: MessageArgs,
 }
 
 #[derive(Args, Debug)]
@@ -112,6 +135,8 @@ pub struct ClientArgs {
     /// file within 250 ms.
     #[arg(long, value_name = "FILE")]
     pub capture: Option<PathBuf>,
+    #[command(flatten)]
+    pub messages: MessageArgs,
 }
 
 #[derive(Args, Debug)]
@@ -144,6 +169,8 @@ pub struct UdpArgs {
     /// the file within 250 ms.
     #[arg(long, value_name = "FILE")]
     pub capture: Option<PathBuf>,
+    #[command(flatten)]
+    pub messages: MessageArgs,
 }
 
 /// Runs a headless command to completion.

@@ -18,10 +18,12 @@ const STOP_GRACE: Duration = Duration::from_secs(6);
 
 pub(super) fn run(args: ServerArgs) -> Result<(), Failure> {
     check_address(&args.addr)?;
+    let setup = args.messages.setup()?;
     let engine = start_engine()?;
     let signals = termination_signals();
     let mut stdin = stdin_lines();
     let session = new_session_capturing(&engine, args.capture.as_deref());
+    setup.apply(&engine, session);
     engine.execute(Command::Listen {
         session,
         addr: args.addr.clone(),

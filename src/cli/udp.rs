@@ -30,10 +30,12 @@ struct Plan {
 
 pub(super) fn run(args: UdpArgs) -> Result<(), Failure> {
     let plan = plan(&args, resolve)?;
+    let setup = args.messages.setup()?;
     let engine = start_engine()?;
     let signals = termination_signals();
     let lines = stdin_lines();
     let session = new_session_capturing(&engine, args.capture.as_deref());
+    setup.apply(&engine, session);
     engine.execute(Command::OpenUdp {
         session,
         bind: plan.bind.to_string(),
@@ -249,6 +251,7 @@ mod tests {
             ttl: None,
             no_loop: false,
             capture: None,
+            messages: Default::default(),
         }
     }
 

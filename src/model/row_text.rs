@@ -125,6 +125,8 @@ mod tests {
                 text: "hi\\r\\n\\xff".into(),
                 hex: "68 69 0d 0a ff".into(),
                 is_event: false,
+                note: "",
+                note_is_problem: false,
             }
         );
         assert_eq!(

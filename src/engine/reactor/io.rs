@@ -157,10 +157,10 @@ impl Reactor {
             let session = conn.session;
             if conn.chat_lines.is_none()
                 && self.sink.congested()
-                && !self
+                && self
                     .sessions
                     .get(&session)
-                    .is_some_and(|s| s.responder.is_some())
+                    .is_none_or(|s| s.responder.is_none())
             {
                 // The owner is behind: leave the bytes in the kernel, TCP slows the peer.
                 // (Chat and responder sessions go on, as the server they are would.)
