@@ -216,9 +216,9 @@ fn rule_ui(
         let response = choice_combo(
             ui,
             salt("match"),
-            match_label(rule.matches),
+            rule.matches.label(),
             &mut rule.matches,
-            || MATCH_KINDS.map(|m| (m, match_label(m).to_string())),
+            || MatchKind::ALL.map(|m| (m, m.label().to_string())),
             None,
         );
         theme::name_widget(ui, &response, of("Match"));
@@ -256,9 +256,9 @@ fn rule_ui(
         let response = choice_combo(
             ui,
             salt("action"),
-            action_label(rule.action),
+            rule.action.label(),
             &mut rule.action,
-            || ACTIONS.map(|a| (a, action_label(a).to_string())),
+            || RuleAction::ALL.map(|a| (a, a.label().to_string())),
             None,
         );
         theme::name_widget(ui, &response, of("Action"));
@@ -312,9 +312,9 @@ fn rule_ui(
             let response = choice_combo(
                 ui,
                 salt("to"),
-                to_label(rule.to),
+                rule.to.label(),
                 &mut rule.to,
-                || [ReplyTo::Sender, ReplyTo::All].map(|t| (t, to_label(t).to_string())),
+                || ReplyTo::ALL.map(|t| (t, t.label().to_string())),
                 None,
             );
             theme::name_widget(ui, &response, of("Reply to"));
@@ -382,43 +382,6 @@ fn reply_format_ui(
         );
         theme::name_widget(ui, &response, of("Name"));
     });
-}
-
-const MATCH_KINDS: [MatchKind; 6] = [
-    MatchKind::Any,
-    MatchKind::Exact,
-    MatchKind::StartsWith,
-    MatchKind::Contains,
-    MatchKind::EndsWith,
-    MatchKind::Regex,
-];
-
-const ACTIONS: [RuleAction; 3] = [RuleAction::Reply, RuleAction::Close, RuleAction::Drop];
-
-fn match_label(kind: MatchKind) -> &'static str {
-    match kind {
-        MatchKind::Any => "Any message",
-        MatchKind::Exact => "Exactly",
-        MatchKind::StartsWith => "Starts with",
-        MatchKind::Contains => "Contains",
-        MatchKind::EndsWith => "Ends with",
-        MatchKind::Regex => "Regex",
-    }
-}
-
-fn action_label(action: RuleAction) -> &'static str {
-    match action {
-        RuleAction::Reply => "Reply",
-        RuleAction::Close => "Close the connection",
-        RuleAction::Drop => "Drop (answer nothing)",
-    }
-}
-
-fn to_label(to: ReplyTo) -> &'static str {
-    match to {
-        ReplyTo::Sender => "The sender",
-        ReplyTo::All => "All",
-    }
 }
 
 /// The tabs of the framing and responder pages, for a pane that has pages of its own:
