@@ -466,3 +466,51 @@ fn at_the_smallest_window_the_framing_and_responder_pages_stay_in_their_pane() {
         assert_clear(&mut harness, size, role, what);
     }
 }
+
+#[test]
+fn rules_exported_to_a_file_import_into_another_socket_and_a_bad_file_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rules.toml");
+    let mut harness = app();
+    start_server(&mut harness);
+    reply_rule_by_clicking(&mut harness, "pong");
+    let first = harness.state().sessions()[0].id;
+    harness.state_mut().export_rules_to(first, path.clone());
+    wait_for_text(&mut harness, "Rules exported to");
+    let spec = harness.state().sessions()[0].rules.spec.clone();
+
+    // A second server imports them: they replace its rules and answer at once.
+    let second_addr = start_second_server(&mut harness);
+    let second = harness.state().sessions()[1].id;
+    open_page(&mut harness, "Responder");
+    click(&mut harness, Role::CheckBox, "Respond with rules");
+    harness.state_mut().import_rules_from(second, path);
+    wait_for_text(&mut harness, "Imported 1 rule");
+    assert_eq!(harness.state().sessions()[1].rules.spec, spec);
+    let mut client = stream(second_addr);
+    client.write_all(b"ping").unwrap();
+    assert_eq!(read_exact(&mut client, 4), b"pong");
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[[rule]]\nmatch = \"sometimes\"\n").unwrap();
+    harness.state_mut().import_rules_from(second, bad);
+    wait_for_text(&mut harness, "Cannot import");
+    assert_eq!(
+        harness.state().sessions()[1].rules.spec,
+        spec,
+        "a bad file changes nothing"
+    );
+}
+
+/// Starts another server from the form (the first stays) and returns its address.
+fn start_second_server(harness: &mut App) -> SocketAddr {
+    set_field(harness, Role::TextInput, LISTEN_FIELD, "127.0.0.1:0");
+    click_button(harness, "Start server");
+    run_until(harness, "the second server to listen", |h| {
+        h.state()
+            .sessions()
+            .get(1)
+            .is_some_and(|s| s.state == State::Listening)
+    });
+    harness.state().sessions()[1].local.unwrap()
+}

@@ -504,7 +504,10 @@ impl SocklabApp {
             RulesFileDone::Imported(Ok(file)) => {
                 let count = file.responder.rules.len();
                 s.rules.spec = file.responder;
-                s.rules.notice = Some(Ok(format!("Imported {count} rules")));
+                s.rules.notice = Some(Ok(match count {
+                    1 => "Imported 1 rule".to_string(),
+                    n => format!("Imported {n} rules"),
+                }));
                 if let Some(framing) = file.framing {
                     s.framing.draft = crate::model::responder::FramingDraft::of(&framing);
                     if let Ok(framing) = s.framing.apply() {
