@@ -8,6 +8,7 @@
 //! - [`row_text`]: a log row as text, shared by the log view and the saved log.
 //! - [`export`]: a log written to a file as text or CSV.
 //! - [`format`](mod@format): small text formats (byte counts, rates, uptime, clock).
+//! - [`responder`]: a session's framing form and rules as edited, compiled and applied.
 //! - [`persist`]: what is remembered between runs.
 //! - [`settings_file`]: reading it safely (moving aside what cannot be read), saving it atomically.
 
@@ -16,6 +17,7 @@ pub mod filter;
 pub mod format;
 pub mod log;
 pub mod persist;
+pub mod responder;
 pub mod row_text;
 pub mod session;
 pub mod settings_file;

@@ -5,8 +5,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::framing::FramingSpec;
+use crate::engine::responder::ResponderSpec;
 use crate::engine::{Membership, UdpOptions};
-use crate::payload::{LineEnding, PayloadFormat, TextEncoding};
+use crate::payload::{Checksum, LineEnding, PayloadFormat, TextEncoding};
 
 /// The key under which earlier versions kept [`Saved`] in eframe's storage.
 pub const STORAGE_KEY: &str = "socklab";
@@ -36,6 +38,12 @@ pub struct SavedSocket {
     pub encoding: TextEncoding,
     /// Set for a UDP socket or client; files from before UDP have none (TCP).
     pub udp: Option<SavedUdp>,
+    /// How received bytes are cut into messages (files from before framing: raw).
+    pub framing: FramingSpec,
+    /// The rules as edited (files from before responders: none).
+    pub responder: ResponderSpec,
+    /// "Respond with rules" was on.
+    pub respond: bool,
 }
 
 impl Default for SavedSocket {
@@ -46,6 +54,9 @@ impl Default for SavedSocket {
             addr: String::new(),
             encoding: TextEncoding::Utf8,
             udp: None,
+            framing: FramingSpec::default(),
+            responder: ResponderSpec::default(),
+            respond: false,
         }
     }
 }
@@ -145,6 +156,11 @@ pub struct SavedPayload {
     pub format: PayloadFormat,
     pub encoding: TextEncoding,
     pub line_ending: LineEnding,
+    /// Appended to what is sent.
+    pub checksum: Option<Checksum>,
+    /// `{{…}}` are variables. Payloads remembered before variables existed were sent
+    /// literally, so they load with this off.
+    pub variables: bool,
 }
 
 impl SavedPayload {
@@ -245,6 +261,8 @@ mod tests {
             format: PayloadFormat::Hex,
             encoding: TextEncoding::Gbk,
             line_ending: LineEnding::CrLf,
+            checksum: None,
+            variables: true,
         }
     }
 
@@ -270,6 +288,7 @@ mod tests {
             addr: "127.0.0.1:0".into(),
             encoding: TextEncoding::Big5,
             udp: None,
+            ..SavedSocket::default()
         });
         saved.save_preset("ping", payload("01 02"));
         saved.save_preset("ping", payload("03"));
@@ -293,5 +312,83 @@ mod tests {
         let older =
             ron::from_str::<Saved>("(sockets: [(server: false, chat: false, addr: \"h:1\")])");
         assert_eq!(older.unwrap().sockets[0].encoding, TextEncoding::Utf8);
+    }
+
+    #[test]
+    fn framing_rules_and_checksums_round_trip_and_older_files_load_without_them() {
+        use crate::engine::framing::{Framing, LengthPrefix};
+        use crate::engine::responder::{MatchKind, ReplyTo, RuleAction, RuleSpec};
+        use crate::payload::{ByteOrder, ChecksumKind, PayloadSpec};
+        let crc = Checksum {
+            kind: ChecksumKind::Crc16Modbus,
+            order: ByteOrder::Little,
+        };
+        let rule = RuleSpec {
+            enabled: false,
+            name: "ping".into(),
+            matches: MatchKind::StartsWith,
+            pattern: "01 ?? 03".into(),
+            pattern_format: PayloadFormat::Hex,
+            action: RuleAction::Reply,
+            reply: PayloadSpec {
+                text: "n={{counter}}".into(),
+                format: PayloadFormat::Escaped,
+                line_ending: LineEnding::CrLf,
+                checksum: Some(crc),
+                variables: true,
+            },
+            delay_ms: 250,
+            to: ReplyTo::All,
+        };
+        let mut saved = Saved::default();
+        for framing in [
+            Framing::LengthPrefixed(LengthPrefix {
+                width: 4,
+                big_endian: false,
+                includes_header: true,
+                offset: 2,
+            }),
+            Framing::Delimiter(vec![0x0d, 0x0a]),
+            Framing::Line(crate::engine::framing::LineEnd::CrLf),
+            Framing::Fixed(9),
+        ] {
+            saved.sockets.push(SavedSocket {
+                addr: "127.0.0.1:0".into(),
+                framing: FramingSpec {
+                    framing,
+                    max_message: 4096,
+                    checksum: Some(crc),
+                },
+                responder: ResponderSpec {
+                    all_matching: true,
+                    encoding: TextEncoding::Gbk,
+                    rules: vec![rule.clone(), RuleSpec::default()],
+                },
+                respond: true,
+                ..SavedSocket::default()
+            });
+        }
+        let mut draft = payload("{{counter}}");
+        draft.checksum = Some(crc);
+        saved.remember(draft);
+        let text = ron::to_string(&saved).unwrap();
+        assert_eq!(ron::from_str::<Saved>(&text).unwrap(), saved);
+
+        // Written by the socklab before framing, responders and checksums.
+        let older = ron::from_str::<Saved>(
+            "(sockets: [(server: true, chat: false, addr: \"127.0.0.1:7\", encoding: Utf8, \
+             udp: None)], history: [(text: \"{{x}}\", format: Text, encoding: Utf8, \
+             line_ending: Lf)])",
+        )
+        .unwrap();
+        let socket = &older.sockets[0];
+        assert_eq!(socket.framing, FramingSpec::default());
+        assert_eq!(socket.responder, ResponderSpec::default());
+        assert!(!socket.respond);
+        assert_eq!(older.history[0].checksum, None);
+        assert!(
+            !older.history[0].variables,
+            "a payload sent literally before stays literal"
+        );
     }
 }

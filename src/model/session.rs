@@ -15,13 +15,18 @@ use chrono::{DateTime, Local};
 use super::filter::{Filter, FilteredRows};
 use super::log::{Direction, Log, LogRow, RowNote};
 use super::persist::{SavedPayload, SavedSocket, SavedUdp, SavedUdpOptions};
+use super::responder::{FramingState, RulesState};
 use super::udp::{DEFAULT_CLIENT_BIND, DEFAULT_DATAGRAM_SIZE, UdpSide};
+use crate::engine::Payload;
 use crate::engine::framing::{Cut, MessageMark};
 use crate::engine::{
     CloseReason, Command, ConnId, ConnInfo, Counters, DEFAULT_CONNECT_TIMEOUT, Datagram, EventKind,
     PeerInfo, ServerOptions, SessionId, Target, TransferId, TransferOutcome,
 };
-use crate::payload::{LineEnding, PayloadError, PayloadFormat, TextEncoding, encode_payload};
+use crate::payload::{
+    ByteOrder, Checksum, ChecksumKind, LineEnding, PayloadError, PayloadFormat, PayloadSpec,
+    Template, TemplateValues, TextEncoding,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -200,6 +205,12 @@ pub struct Composer {
     pub datagram_size: String,
     /// UDP files: datagrams per second, as typed (0: as fast as possible).
     pub datagrams_per_second: String,
+    /// Appended to what is sent (before the line ending).
+    pub checksum: Option<ChecksumKind>,
+    /// The order a checksum wider than a byte is written in.
+    pub checksum_order: ByteOrder,
+    /// `{{…}}` are variables, filled in at each send; off, they go as typed.
+    pub variables: bool,
 }
 
 impl Default for Composer {
@@ -212,8 +223,19 @@ impl Default for Composer {
             repeat_count: "10".into(),
             datagram_size: DEFAULT_DATAGRAM_SIZE.to_string(),
             datagrams_per_second: "0".into(),
+            checksum: None,
+            checksum_order: ByteOrder::Big,
+            variables: true,
         }
     }
+}
+
+/// What the session's top pane shows besides its own page (clients, or a UDP socket's
+/// peers, options or groups).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BehaviourPage {
+    Framing,
+    Responder,
 }
 
 /// A repeat in progress, counted live by the engine.
@@ -269,6 +291,12 @@ pub struct Session {
     pub ever_started: bool,
     /// The UDP side (options, groups, peers) of a UDP socket or client.
     pub udp: Option<UdpSide>,
+    /// How received bytes are cut into messages: in effect, and the form.
+    pub framing: FramingState,
+    /// The rules that answer received messages: as edited, and in effect.
+    pub rules: RulesState,
+    /// The framing or responder page, when the top pane shows one (view state).
+    pub page: Option<BehaviourPage>,
     /// Commands an event calls for (joining groups again once a UDP socket opens), for the
     /// owner to send: the model never talks to the engine itself.
     follow_ups: Vec<Command>,
@@ -304,6 +332,9 @@ impl Session {
             capture: None,
             ever_started: false,
             udp: kind.is_udp().then(UdpSide::default),
+            framing: FramingState::default(),
+            rules: RulesState::default(),
+            page: None,
             follow_ups: Vec::new(),
         }
     }
@@ -345,6 +376,13 @@ impl Session {
             None => Session::restored(id, Kind::Client, saved.addr.clone()),
         };
         session.encoding = saved.encoding;
+        if session.takes_rules() {
+            session.framing = FramingState::new(saved.framing.clone());
+            session.rules = RulesState::new(saved.responder.clone(), saved.respond);
+            // What was saved is what was meant to be in effect (a rule that no longer
+            // compiles shows its error instead).
+            session.rules.apply();
+        }
         session
     }
 
@@ -361,7 +399,34 @@ impl Session {
                 options: SavedUdpOptions::from(&udp.options),
                 memberships: udp.wanted_memberships().map(Into::into).collect(),
             }),
+            framing: self.framing.applied.clone(),
+            responder: self.rules.spec.clone(),
+            respond: self.rules.respond,
         }
+    }
+
+    /// Framing and responders are for plain TCP and UDP sockets: a chat server cuts lines
+    /// and relays them itself.
+    pub fn takes_rules(&self) -> bool {
+        !matches!(self.kind, Kind::Server { chat: true })
+    }
+
+    /// What the engine must be told of a new or restored socket besides starting it: its
+    /// framing and its rules (the engine keeps them across stop and start).
+    pub fn setup_commands(&self) -> Vec<Command> {
+        if !self.takes_rules() {
+            return Vec::new();
+        }
+        vec![
+            Command::SetFraming {
+                session: self.id,
+                framing: self.framing.applied.clone(),
+            },
+            Command::SetResponder {
+                session: self.id,
+                responder: self.rules.active().cloned(),
+            },
+        ]
     }
 
     /// Commands the events applied so far call for; the owner sends them to the engine.
@@ -563,6 +628,8 @@ impl Session {
             format: self.composer.format,
             encoding: self.encoding,
             line_ending: self.composer.line_ending,
+            checksum: self.composer_checksum(),
+            variables: self.composer.variables,
         }
     }
 
@@ -571,17 +638,44 @@ impl Session {
         self.composer.text = payload.text.clone();
         self.composer.format = payload.format;
         self.composer.line_ending = payload.line_ending;
+        self.composer.checksum = payload.checksum.map(|c| c.kind);
+        if let Some(checksum) = payload.checksum {
+            self.composer.checksum_order = checksum.order;
+        }
+        self.composer.variables = payload.variables;
         self.encoding = payload.encoding;
     }
 
-    /// The composer's bytes, or where the typed text is wrong.
-    pub fn payload(&self) -> Result<Vec<u8>, PayloadError> {
-        encode_payload(
-            &self.composer.text,
-            self.composer.format,
-            self.encoding,
-            self.composer.line_ending,
-        )
+    fn composer_checksum(&self) -> Option<Checksum> {
+        self.composer.checksum.map(|kind| Checksum {
+            kind,
+            order: self.composer.checksum_order,
+        })
+    }
+
+    /// The composer's draft as a payload to compile.
+    pub fn payload_spec(&self) -> PayloadSpec {
+        let composer = &self.composer;
+        PayloadSpec {
+            text: composer.text.clone(),
+            format: composer.format,
+            line_ending: composer.line_ending,
+            checksum: self.composer_checksum(),
+            variables: composer.variables,
+        }
+    }
+
+    /// What a send carries: the bytes when the draft renders the same every time, else the
+    /// template the engine fills in at each send; or where the typed text is wrong.
+    pub fn payload(&self) -> Result<Payload, PayloadError> {
+        let template = Template::compile(&self.payload_spec(), self.encoding)?;
+        if template.is_constant() {
+            let mut bytes = Vec::new();
+            template.render(&TemplateValues::unprompted(1, 1, None), &mut bytes);
+            Ok(Payload::Bytes(bytes))
+        } else {
+            Ok(Payload::Template(Arc::new(template)))
+        }
     }
 
     /// Applies one engine event to this session's state and log.

@@ -328,6 +328,7 @@ mod tests {
             addr: "127.0.0.1:7".into(),
             encoding: TextEncoding::Gbk,
             udp: None,
+            ..SavedSocket::default()
         });
         saved.options.display = DisplayMode::Hex;
         saved

@@ -120,4 +120,27 @@ pub enum Action {
     DeletePreset {
         name: String,
     },
+    /// Take the framing form as the session's framing (checked first; the error stays at
+    /// its field).
+    ApplyFraming(SessionId),
+    /// Give the engine the rules as edited (and the "Respond with rules" switch).
+    ApplyRules(SessionId),
+    /// "Respond with rules" switched: applied at once.
+    SetRespond {
+        session: SessionId,
+        on: bool,
+    },
+    /// Replace the rules with one echo rule and respond with it at once.
+    EchoServer(SessionId),
+    /// Read a rules file (after the dialog): its rules, and its framing if it has one,
+    /// replace the session's and are applied.
+    ImportRules {
+        session: SessionId,
+        path: PathBuf,
+    },
+    /// Write the session's rules and framing to a file (after the dialog).
+    ExportRules {
+        session: SessionId,
+        path: PathBuf,
+    },
 }

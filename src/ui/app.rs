@@ -15,12 +15,20 @@ use super::session_view::{self, ViewContext};
 use super::sessions_panel::{self, FormKind, NewSocketForm};
 use super::theme;
 use super::udp_panel::Interfaces;
+use crate::engine::responder::{ResponderSpec, RulesFile, parse_rules_file, write_rules_file};
 use crate::engine::{CloseHow, Command, Engine, Event, EventKind, SessionId};
 use crate::model::export::{self, ExportFormat};
 use crate::model::persist::{STORAGE_KEY, Saved};
 use crate::model::session::{Session, State};
 use crate::model::settings_file::{LoadOutcome, Saver};
 use crate::model::udp::parse_pacing;
+
+/// What came of reading or writing a rules file on its background thread.
+enum RulesFileDone {
+    Imported(Result<RulesFile, String>),
+    /// The notice to show in the responder page: `Ok` a success, `Err` a failure.
+    Exported(Result<String, String>),
+}
 
 /// Time per frame spent applying events; the rest is for drawing.
 const EVENT_BUDGET: Duration = Duration::from_millis(6);
@@ -43,6 +51,9 @@ pub struct SocklabApp {
     /// Results of background work (saving a log) to show in a session's log.
     notices_tx: Sender<(SessionId, String)>,
     notices_rx: Receiver<(SessionId, String)>,
+    /// Rules files read or written in the background, and what came of it.
+    rules_files_tx: Sender<(SessionId, RulesFileDone)>,
+    rules_files_rx: Receiver<(SessionId, RulesFileDone)>,
     /// Writes the settings file; none in tests, or while an unreadable file must be kept.
     settings_saver: Option<Saver>,
     /// The settings file has been written this run, so eframe's old copy can go.
@@ -92,7 +103,14 @@ impl SocklabApp {
             .iter()
             .map(|socket| Session::from_saved(engine.new_session_id(), socket))
             .collect::<Vec<_>>();
+        // The engine keeps each socket's framing and rules from now on, across stop and start.
+        for session in &sessions {
+            for command in session.setup_commands() {
+                engine.execute(command);
+            }
+        }
         let (notices_tx, notices_rx) = crossbeam_channel::unbounded();
+        let (rules_files_tx, rules_files_rx) = crossbeam_channel::unbounded();
         Ok(SocklabApp {
             ctx: ctx.clone(),
             selected: sessions.first().map(|s| s.id),
@@ -106,6 +124,8 @@ impl SocklabApp {
             engine_failure: None,
             notices_tx,
             notices_rx,
+            rules_files_tx,
+            rules_files_rx,
             settings_saver: None,
             settings_written: false,
             settings_save_failure: None,
@@ -144,6 +164,16 @@ impl SocklabApp {
     /// Writes the session's log to `path` on a background thread (after the save dialog).
     pub fn save_log(&mut self, session: SessionId, path: PathBuf) {
         self.apply_action(Action::SaveLog { session, path });
+    }
+
+    /// Imports the rules file at `path` into the session (after the import dialog).
+    pub fn import_rules_from(&mut self, session: SessionId, path: PathBuf) {
+        self.apply_action(Action::ImportRules { session, path });
+    }
+
+    /// Exports the session's rules to `path` (after the export dialog).
+    pub fn export_rules_to(&mut self, session: SessionId, path: PathBuf) {
+        self.apply_action(Action::ExportRules { session, path });
     }
 
     /// Captures every received byte of the session to `path` (after the capture dialog).
@@ -221,6 +251,9 @@ impl SocklabApp {
                     }
                     _ => Session::new(id, kind, addr),
                 };
+                for command in session.setup_commands() {
+                    self.engine.execute(command);
+                }
                 self.sessions.push(session);
                 self.selected = Some(id);
                 self.start_session(id);
@@ -233,7 +266,11 @@ impl SocklabApp {
                 if let Some(s) = self.sessions.iter().find(|s| s.id == id)
                     && let (Ok(data), Some(target)) = (s.payload(), s.send_target())
                 {
-                    self.engine.send(id, target, data);
+                    self.engine.execute(Command::Send {
+                        session: id,
+                        target,
+                        data,
+                    });
                     self.saved.remember(s.draft());
                 }
             }
@@ -241,7 +278,11 @@ impl SocklabApp {
                 if let Some(s) = self.session(session)
                     && let Ok(data) = s.payload()
                 {
-                    self.engine.send(session, target, data);
+                    self.engine.execute(Command::Send {
+                        session,
+                        target,
+                        data,
+                    });
                     self.saved.remember(s.draft());
                 }
             }
@@ -308,7 +349,7 @@ impl SocklabApp {
                     self.engine.execute(Command::Repeat {
                         session,
                         target,
-                        data: data.into(),
+                        data,
                         interval,
                         count,
                     });
@@ -366,6 +407,120 @@ impl SocklabApp {
                 }
             }
             Action::DeletePreset { name } => self.saved.presets.retain(|p| p.name != name),
+            Action::ApplyFraming(session) => {
+                if let Some(s) = self.session_mut(session)
+                    && let Ok(framing) = s.framing.apply()
+                {
+                    self.engine
+                        .execute(Command::SetFraming { session, framing });
+                }
+            }
+            Action::ApplyRules(session) => self.apply_rules(session),
+            Action::SetRespond { session, on } => {
+                if let Some(s) = self.session_mut(session) {
+                    s.rules.respond = on;
+                    self.apply_rules(session);
+                }
+            }
+            Action::EchoServer(session) => {
+                if let Some(s) = self.session_mut(session) {
+                    let encoding = s.rules.spec.encoding;
+                    s.rules.spec = ResponderSpec {
+                        encoding,
+                        ..ResponderSpec::echo()
+                    };
+                    s.rules.respond = true;
+                    self.apply_rules(session);
+                }
+            }
+            Action::ImportRules { session, path } => self.import_rules(session, path),
+            Action::ExportRules { session, path } => self.export_rules(session, path),
+        }
+    }
+
+    /// Sends the session's edited rules, if they all compile (else their errors show).
+    fn apply_rules(&mut self, session: SessionId) {
+        if let Some(s) = self.session_mut(session)
+            && let Some(responder) = s.rules.apply()
+        {
+            self.engine
+                .execute(Command::SetResponder { session, responder });
+        }
+    }
+
+    /// Reads and parses a rules file on a background thread; the result comes back to
+    /// `handle_background`.
+    fn import_rules(&mut self, session: SessionId, path: PathBuf) {
+        let done = self.rules_files_tx.clone();
+        let ctx = self.ctx.clone();
+        let _ = std::thread::Builder::new()
+            .name("socklab-rules-file".into())
+            .spawn(move || {
+                let result = std::fs::read_to_string(&path)
+                    .map_err(|e| crate::engine::describe_file_error(&e))
+                    .and_then(|text| parse_rules_file(&text))
+                    .map_err(|e| format!("Cannot import {}: {e}", path.display()));
+                let _ = done.send((session, RulesFileDone::Imported(result)));
+                ctx.request_repaint();
+            });
+    }
+
+    /// Writes the session's rules (and its framing, unless raw) on a background thread.
+    fn export_rules(&mut self, session: SessionId, path: PathBuf) {
+        let Some(s) = self.session(session) else {
+            return;
+        };
+        let framing = &s.framing.applied;
+        let file = RulesFile {
+            responder: s.rules.spec.clone(),
+            framing: (*framing != Default::default()).then(|| framing.clone()),
+        };
+        let text = write_rules_file(&file);
+        let done = self.rules_files_tx.clone();
+        let ctx = self.ctx.clone();
+        let _ = std::thread::Builder::new()
+            .name("socklab-rules-file".into())
+            .spawn(move || {
+                let result = match std::fs::write(&path, text) {
+                    Ok(()) => Ok(format!("Rules exported to {}", path.display())),
+                    Err(e) => Err(format!(
+                        "Cannot export the rules to {}: {}",
+                        path.display(),
+                        crate::engine::describe_file_error(&e)
+                    )),
+                };
+                let _ = done.send((session, RulesFileDone::Exported(result)));
+                ctx.request_repaint();
+            });
+    }
+
+    /// An imported file's rules (and framing) replace the session's and are applied; an
+    /// export's outcome is shown in the responder page.
+    fn rules_file_done(&mut self, session: SessionId, done: RulesFileDone) {
+        let Some(s) = self.session_mut(session) else {
+            return;
+        };
+        match done {
+            RulesFileDone::Imported(Ok(file)) => {
+                let count = file.responder.rules.len();
+                s.rules.spec = file.responder;
+                s.rules.notice = Some(Ok(match count {
+                    1 => "Imported 1 rule".to_string(),
+                    n => format!("Imported {n} rules"),
+                }));
+                if let Some(framing) = file.framing {
+                    s.framing.draft = crate::model::responder::FramingDraft::of(&framing);
+                    if let Ok(framing) = s.framing.apply() {
+                        self.engine
+                            .execute(Command::SetFraming { session, framing });
+                    }
+                }
+                self.apply_rules(session);
+            }
+            RulesFileDone::Imported(Err(error)) | RulesFileDone::Exported(Err(error)) => {
+                s.rules.notice = Some(Err(error));
+            }
+            RulesFileDone::Exported(Ok(text)) => s.rules.notice = Some(Ok(text)),
         }
     }
 
@@ -452,6 +607,9 @@ impl SocklabApp {
             if let Some(action) = self.dialog_action(chosen) {
                 self.apply_action(action);
             }
+        }
+        while let Ok((session, done)) = self.rules_files_rx.try_recv() {
+            self.rules_file_done(session, done);
         }
         while let Ok((session, text)) = self.notices_rx.try_recv() {
             if let Some(s) = self.session_mut(session) {
@@ -541,6 +699,8 @@ impl SocklabApp {
                 session,
                 path: Some(path),
             },
+            Purpose::ImportRules => Action::ImportRules { session, path },
+            Purpose::ExportRules => Action::ExportRules { session, path },
         })
     }
 

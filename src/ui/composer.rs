@@ -12,12 +12,12 @@ use super::action::Action;
 use super::combo::choice_combo;
 use super::dialogs::Purpose;
 use super::theme;
-use crate::engine::Target;
+use crate::engine::{Payload, Target};
 use crate::model::format;
 use crate::model::persist::Saved;
 use crate::model::session::{Kind, Session, live};
 use crate::model::udp::{TYPED_ADDRESS, parse_pacing};
-use crate::payload::{LineEnding, PayloadFormat, TextEncoding};
+use crate::payload::{ByteOrder, ChecksumKind, LineEnding, PayloadFormat, TextEncoding};
 
 /// Clients offered in the "Send to" list; with thousands the table is the way to pick.
 const TARGETS_LISTED: usize = 100;
@@ -83,11 +83,17 @@ pub fn composer_ui(
             }
             None => send |= button.clicked(),
         }
-        if let Ok(bytes) = &payload {
-            ui.weak(match bytes.len() {
-                1 => "1 byte".to_string(),
-                n => format!("{n} bytes"),
-            });
+        match &payload {
+            Ok(Payload::Bytes(bytes)) => {
+                ui.weak(match bytes.len() {
+                    1 => "1 byte".to_string(),
+                    n => format!("{n} bytes"),
+                });
+            }
+            Ok(Payload::Template(_)) => {
+                ui.weak("variables filled in at each send");
+            }
+            Err(_) => {}
         }
         ui.separator();
         let pacing_error = pacing_ui(ui, session);
@@ -174,7 +180,87 @@ fn settings_row_ui(ui: &mut egui::Ui, session: &mut Session) {
             .labelled_by(label.id)
             .on_disabled_hover_text("Hex sends exactly the bytes typed; add 0d 0a yourself");
         });
+        let composer = &mut session.composer;
+        checksum_ui(
+            ui,
+            "composer",
+            "Appended to what is sent, before the line ending",
+            &mut composer.checksum,
+            &mut composer.checksum_order,
+            ["Checksum".into(), "Byte order".into()],
+        );
+        ui.checkbox(&mut composer.variables, "Variables")
+            .on_hover_text(VARIABLES_HELP);
     });
+}
+
+/// What the "Variables" checkboxes explain.
+pub const VARIABLES_HELP: &str = "Fill in {{variables}} at each send (off: send {{ as typed):\n\
+    {{counter}}  this composer's (or rule's) sends, from 1\n\
+    {{counter:global}}  every templated send of the socket\n\
+    {{time}}  {{date}}  {{unixtime}}  now\n\
+    {{uuid}}  a random UUID\n\
+    {{random:0..100}}  a number in the range\n\
+    {{peer}}  the address sent to\n\
+    {{echo}}  {{len}}  the message answered (rules only)\n\
+    {{1}} {{2}} …  the groups a regex rule captured\n\
+    {{crc16-modbus}} {{crc32}} …  a checksum of what comes before";
+
+/// A "Checksum" combo (none or a kind) and, for a kind wider than a byte, a "Byte order"
+/// combo; `names` are their accessible names. Choosing a kind puts its usual order.
+pub fn checksum_ui(
+    ui: &mut egui::Ui,
+    id_salt: impl std::hash::Hash + std::fmt::Debug + Copy,
+    hover: &str,
+    kind: &mut Option<ChecksumKind>,
+    order: &mut ByteOrder,
+    names: [String; 2],
+) -> bool {
+    let [kind_name, order_name] = names;
+    ui.label("Checksum");
+    let before = *kind;
+    let response = choice_combo(
+        ui,
+        (id_salt, "checksum"),
+        kind.map_or("None", |k| k.label()),
+        kind,
+        || {
+            std::iter::once((None, "None".to_string()))
+                .chain(ChecksumKind::ALL.map(|k| (Some(k), k.label().to_string())))
+        },
+        None,
+    )
+    .on_hover_text(hover);
+    theme::name_widget(ui, &response, kind_name);
+    let mut changed = *kind != before;
+    if changed && let Some(kind) = kind {
+        *order = kind.usual_order();
+    }
+    if let Some(kind) = kind
+        && kind.width() > 1
+    {
+        ui.label("Byte order");
+        let shown = order_label(*order);
+        let before = *order;
+        let response = choice_combo(
+            ui,
+            (id_salt, "checksum_order"),
+            shown,
+            order,
+            || [ByteOrder::Big, ByteOrder::Little].map(|o| (o, order_label(o).to_string())),
+            None,
+        );
+        theme::name_widget(ui, &response, order_name);
+        changed |= *order != before;
+    }
+    changed
+}
+
+fn order_label(order: ByteOrder) -> &'static str {
+    match order {
+        ByteOrder::Big => "Big endian",
+        ByteOrder::Little => "Little endian",
+    }
 }
 
 fn target_ui(ui: &mut egui::Ui, session: &mut Session) {

@@ -14,6 +14,8 @@ pub enum Purpose {
     SendFile,
     SaveLog,
     Capture,
+    ImportRules,
+    ExportRules,
 }
 
 /// What a dialog gave back: a path, or nothing (cancelled, or no dialog could be shown).
@@ -78,6 +80,15 @@ impl Dialogs {
                     Purpose::Capture => dialog
                         .set_title("Capture received bytes to")
                         .set_file_name("capture.bin")
+                        .save_file(),
+                    Purpose::ImportRules => dialog
+                        .set_title("Import rules")
+                        .add_filter("Rules", &["toml"])
+                        .pick_file(),
+                    Purpose::ExportRules => dialog
+                        .set_title("Export rules")
+                        .add_filter("Rules", &["toml"])
+                        .set_file_name("rules.toml")
                         .save_file(),
                 };
                 let no_dialog = path.is_none() && opened.elapsed() < NO_DIALOG_WITHIN;

@@ -10,6 +10,9 @@
 //!   table, rate chart, log, composer) and the splitters between them.
 //! - `udp_panel.rs`: a UDP socket's pane (pages: peers, options, groups), UDP options and
 //!   multicast groups, and the cached interface list.
+//! - `framing_panel.rs`: a socket's Framing page (how received bytes become messages).
+//! - `rules_panel.rs`: a socket's Responder page (the rules that answer messages), and the
+//!   tabs and sections that show both pages.
 //! - `peers_table.rs`: a UDP socket's peers, to pick a send target or reply to.
 //! - `table.rs`: the table the client and peers panes share.
 //! - `rate_chart.rs`: bytes and messages per second over the last minute (egui_plot).
@@ -24,9 +27,11 @@ mod app;
 mod combo;
 mod composer;
 mod dialogs;
+mod framing_panel;
 mod log_view;
 mod peers_table;
 mod rate_chart;
+mod rules_panel;
 mod session_view;
 mod sessions_panel;
 mod table;

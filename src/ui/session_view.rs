@@ -8,12 +8,13 @@ use eframe::egui;
 
 use super::action::{Action, Pane};
 use super::composer::{self, ComposerPanel};
+use super::framing_panel::waiting_bytes;
 use super::udp_panel::{self, Interfaces};
-use super::{log_view, rate_chart, table, theme};
+use super::{log_view, rate_chart, rules_panel, table, theme};
 use crate::engine::{ConnId, Target};
 use crate::model::format;
 use crate::model::persist::Saved;
-use crate::model::session::{Kind, Session, State};
+use crate::model::session::{BehaviourPage, Kind, Session, State};
 
 /// What the session view reads besides the session, and where its actions go.
 pub struct ViewContext<'a> {
@@ -59,6 +60,9 @@ pub fn session_view_ui(
         if session.kind == Kind::UdpClient {
             udp_client_options_ui(ui, session, interfaces, actions);
         }
+        if matches!(session.kind, Kind::Client | Kind::UdpClient) {
+            behaviour_sections_ui(ui, session, dialog_open, actions);
+        }
     });
     // Client table and chart at the top, composer at the bottom, the log between them
     // taking the rest; each pane is clipped to its rectangle and scrolls inside it.
@@ -92,7 +96,10 @@ pub fn session_view_ui(
         let rect = egui::Rect::from_x_y_ranges(area.x_range(), top..=top + placed.height);
         pane_ui(ui, rect, |ui| match placed.pane {
             Pane::Clients if session.kind == Kind::Udp => {
-                udp_panel::udp_pane_ui(ui, session, interfaces, actions)
+                udp_panel::udp_pane_ui(ui, session, interfaces, dialog_open, actions)
+            }
+            Pane::Clients if session.takes_rules() => {
+                server_pane_ui(ui, session, dialog_open, actions)
             }
             Pane::Clients => clients_ui(ui, session, actions),
             Pane::Chart => rate_chart::rate_chart_ui(ui, session),
@@ -296,6 +303,11 @@ fn header_ui(ui: &mut egui::Ui, session: &Session, show_chart: bool, actions: &m
             totals.messages_out,
             format::rate(session.rates.bytes_out_per_s)
         ));
+        let waiting = waiting_bytes(session);
+        if waiting > 0 {
+            ui.label(format!("{waiting} bytes waiting"))
+                .on_hover_text("Read, waiting for the rest of their message (see Framing)");
+        }
     });
     if let Some(stats) = session.udp.as_ref().and_then(|udp| udp.stats.as_ref()) {
         let drops = stats.kernel_drops().unwrap_or(0);
@@ -341,6 +353,49 @@ fn udp_client_options_ui(
                     udp_panel::udp_options_section_ui(ui, session, interfaces, actions)
                 });
         });
+    ui.add_space(4.0);
+}
+
+/// A (non-chat) server's pane: its clients, or its framing or responder page.
+fn server_pane_ui(
+    ui: &mut egui::Ui,
+    session: &mut Session,
+    dialog_open: bool,
+    actions: &mut Vec<Action>,
+) {
+    ui.horizontal_wrapped(|ui| {
+        let text = format!("Clients ({})", session.conns.len());
+        if ui.selectable_label(session.page.is_none(), text).clicked() {
+            session.page = None;
+        }
+        rules_panel::behaviour_tabs_ui(ui, &mut session.page);
+    });
+    match session.page {
+        Some(page) => rules_panel::behaviour_page_ui(ui, session, page, dialog_open, actions),
+        None => clients_ui(ui, session, actions),
+    }
+}
+
+/// A client's framing and responder, sections that open on a click (a client has no pane
+/// of pages), scrolled when they would crowd out the panes below.
+fn behaviour_sections_ui(
+    ui: &mut egui::Ui,
+    session: &mut Session,
+    dialog_open: bool,
+    actions: &mut Vec<Action>,
+) {
+    let max_height = (ui.ctx().content_rect().height() * 0.3).max(64.0);
+    for (page, title) in [
+        (BehaviourPage::Framing, "Framing"),
+        (BehaviourPage::Responder, "Responder"),
+    ] {
+        egui::CollapsingHeader::new(title)
+            .id_salt((title, session.id.get()))
+            .show(ui, |ui| {
+                ui.set_max_height(max_height);
+                rules_panel::behaviour_page_ui(ui, session, page, dialog_open, actions);
+            });
+    }
     ui.add_space(4.0);
 }
 

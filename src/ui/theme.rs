@@ -1,5 +1,6 @@
 //! The window's colours in one place: socket states (and the status dot that shows them),
-//! log directions, errors and warnings. Fixed colours only where egui's visuals have none
+//! log directions, errors and warnings; and the accessible name of a widget whose visible
+//! label is shared by several rows. Fixed colours only where egui's visuals have none
 //! for the purpose; the rest follow the dark or light theme.
 
 use eframe::egui::{self, Color32, Visuals};
@@ -48,4 +49,12 @@ pub fn error_label_ui(ui: &mut egui::Ui, text: impl Into<egui::RichText>) -> egu
 /// Text saying something the user should know but need not act on.
 pub fn warning_label_ui(ui: &mut egui::Ui, text: impl Into<egui::RichText>) -> egui::Response {
     ui.colored_label(ui.visuals().warn_fg_color, text)
+}
+
+/// Gives a widget the name a screen reader (and a test) reads, when its visible label is
+/// not enough: several rows with the same fields, e.g. "Pattern of rule 2".
+pub fn name_widget(ui: &egui::Ui, response: &egui::Response, name: impl Into<String>) {
+    let name = name.into();
+    ui.ctx()
+        .accesskit_node_builder(response.id, |node| node.set_label(name));
 }

@@ -8,7 +8,7 @@ use eframe::egui;
 
 use super::action::Action;
 use super::combo::choice_combo;
-use super::{peers_table, theme};
+use super::{peers_table, rules_panel, theme};
 use crate::engine::UdpOptions;
 use crate::engine::interfaces::{self, NetInterface};
 use crate::model::session::{Session, State};
@@ -33,17 +33,19 @@ impl Interfaces {
     }
 }
 
-/// A UDP socket's pane: a row of pages (peers, options, groups), then the page chosen, which
-/// scrolls within the pane.
+/// A UDP socket's pane: a row of pages (peers, options, groups, and the framing and
+/// responder pages every socket has), then the page chosen, which scrolls within the pane.
 pub fn udp_pane_ui(
     ui: &mut egui::Ui,
     session: &mut Session,
     interfaces: &mut Interfaces,
+    dialog_open: bool,
     actions: &mut Vec<Action>,
 ) {
     let Some(udp) = &mut session.udp else {
         return;
     };
+    let page = &mut session.page;
     let pages = [
         (UdpPane::Peers, format!("Peers ({})", udp.peers.len())),
         (UdpPane::Options, "Socket options".to_string()),
@@ -52,11 +54,25 @@ pub fn udp_pane_ui(
             format!("Multicast groups ({})", udp.memberships.len()),
         ),
     ];
-    ui.horizontal(|ui| {
-        for (page, text) in pages {
-            ui.selectable_value(&mut udp.pane, page, text);
+    ui.horizontal_wrapped(|ui| {
+        for (choice, text) in pages {
+            if ui
+                .selectable_label(page.is_none() && udp.pane == choice, text)
+                .clicked()
+            {
+                udp.pane = choice;
+                *page = None;
+            }
         }
+        rules_panel::behaviour_tabs_ui(ui, page);
     });
+    if let Some(page) = session.page {
+        rules_panel::behaviour_page_ui(ui, session, page, dialog_open, actions);
+        return;
+    }
+    let Some(udp) = &session.udp else {
+        return;
+    };
     match udp.pane {
         UdpPane::Peers => peers_table::peers_table_ui(ui, session, actions),
         page => {
