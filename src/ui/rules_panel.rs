@@ -293,11 +293,13 @@ fn rule_ui(
     if rule.action == RuleAction::Reply {
         ui.horizontal_wrapped(|ui| {
             ui.label("Reply");
+            // Room for the delay and the target after it; replies are often long.
+            let width = (ui.available_width() - 340.0).clamp(180.0, 520.0);
             let response = ui
                 .add(
                     egui::TextEdit::singleline(&mut rule.reply.text)
                         .hint_text("{{echo}}")
-                        .desired_width(180.0)
+                        .desired_width(width)
                         .font(egui::TextStyle::Monospace),
                 )
                 .on_hover_text(VARIABLES_HELP);
