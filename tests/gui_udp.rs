@@ -555,3 +555,24 @@ fn at_the_smallest_window_each_page_of_the_udp_pane_stays_clear_of_the_log_and_c
     let join = harness.get_by_role_and_label(Role::Button, "Join").rect();
     assert_apart(&harness, size, "Join", join);
 }
+
+#[test]
+fn a_udp_socket_echoes_by_clicking_and_its_framing_page_offers_only_the_checksum() {
+    let mut harness = app();
+    let local = open_by_clicking(&mut harness, FormKind::Udp, "127.0.0.1:0");
+    open_section(&mut harness, "Framing");
+    assert!(
+        harness.query_by_label("Cut messages by").is_none(),
+        "a datagram is never cut, so no framing mode is offered"
+    );
+    assert!(shows_text(
+        &harness,
+        "Each datagram is one message, kept whole."
+    ));
+    assert!(harness.query_by_label("Check checksum").is_some());
+    open_section(&mut harness, "Responder");
+    click(&mut harness, "Echo server");
+    let peer = udp_peer();
+    peer.send_to(b"ping\x00\xff", local).unwrap();
+    assert_eq!(recv(&peer), (b"ping\x00\xff".to_vec(), local));
+}

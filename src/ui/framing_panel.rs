@@ -16,6 +16,8 @@ use crate::model::session::Session;
 /// The framing page of `session`, scrolling within its pane.
 pub fn framing_page_ui(ui: &mut egui::Ui, session: &mut Session, actions: &mut Vec<Action>) {
     let id = session.id;
+    // The engine keeps a datagram whole: only the checksum check applies to it.
+    let datagrams = session.udp.is_some();
     let waiting = waiting_bytes(session);
     let state = &mut session.framing;
     let changed = state.changed();
@@ -36,7 +38,13 @@ pub fn framing_page_ui(ui: &mut egui::Ui, session: &mut Session, actions: &mut V
         max_error,
     ] = errors;
     let draft = &mut state.draft;
+    if datagrams {
+        ui.weak("Each datagram is one message, kept whole.");
+    }
     ui.horizontal_wrapped(|ui| {
+        if datagrams {
+            return;
+        }
         let label = ui.label("Cut messages by");
         choice_combo(
             ui,
@@ -129,6 +137,18 @@ pub fn framing_page_ui(ui: &mut egui::Ui, session: &mut Session, actions: &mut V
         }
     });
     ui.horizontal_wrapped(|ui| {
+        if datagrams {
+            // A datagram is never cut, so its checksum is all there is to check.
+            checksum_ui(
+                ui,
+                ("framing", id.get()),
+                "Each datagram ends with this checksum: a wrong one is marked in the log",
+                &mut draft.checksum,
+                &mut draft.checksum_order,
+                ["Check checksum".into(), "Checked byte order".into()],
+            );
+            return;
+        }
         let label = ui.label("Largest message (bytes)");
         ui.add(egui::TextEdit::singleline(&mut draft.max_message).desired_width(80.0))
             .labelled_by(label.id)
