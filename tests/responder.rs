@@ -506,3 +506,111 @@ fn a_templated_repeat_counts_each_tick_and_a_templated_send_names_its_peer() {
     let expected = format!("you are {}, send 4", stream.local_addr().unwrap());
     assert_eq!(read_exact(&mut stream, expected.len()), expected.as_bytes());
 }
+
+#[test]
+fn a_close_rule_waits_for_the_replies_of_rules_after_it() {
+    let engine = engine();
+    let close = RuleSpec {
+        action: RuleAction::Close,
+        ..rule(MatchKind::Exact, "bye", "")
+    };
+    let responder = compiled(vec![close, rule(MatchKind::Any, "", "ciao")], true);
+    let (session, local) = responder_server(&engine, responder);
+    let mut stream = client(local);
+    assert_eq!(ask(&mut stream, "bye\n"), "ciao\n");
+    let mut rest = Vec::new();
+    stream
+        .read_to_end(&mut rest)
+        .expect("then the server closed");
+    assert!(rest.is_empty());
+    let mut errors = Vec::new();
+    wait_for(&engine, |e| match &e.kind {
+        EventKind::Error { message } if e.session == session => {
+            errors.push(message.clone());
+            None
+        }
+        EventKind::Closed { reason, .. } if e.session == session => Some(reason.clone()),
+        _ => None,
+    });
+    assert!(errors.is_empty(), "no refused reply: {errors:?}");
+}
+
+#[test]
+fn a_delayed_reply_to_a_client_that_left_is_dropped_without_an_error() {
+    let engine = engine();
+    let later = RuleSpec {
+        delay_ms: 200,
+        ..rule(MatchKind::Any, "", "late")
+    };
+    let (session, local) = responder_server(&engine, compiled(vec![later], false));
+    let mut stream = client(local);
+    stream.write_all(b"x\n").unwrap();
+    drop(stream);
+    wait_for(&engine, |e| match &e.kind {
+        EventKind::Closed { .. } if e.session == session => Some(()),
+        _ => None,
+    });
+    // The delay passes after the client is gone: nothing to answer, nothing to report.
+    let deadline = Instant::now() + Duration::from_millis(600);
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        if let Ok(e) = engine.events().recv_timeout(left)
+            && e.session == session
+            && let EventKind::Error { message } = &e.kind
+        {
+            panic!("an error row for a reply nobody can get: {message}");
+        }
+    }
+}
+
+#[test]
+fn replies_a_peer_does_not_read_are_counted_not_held_while_the_owner_is_behind() {
+    let engine = engine();
+    // 64 KiB per reply: about a thousand requests fill the connection's send queue.
+    let big = RuleSpec {
+        reply: PayloadSpec {
+            text: "a".repeat(64 * 1024),
+            variables: false,
+            ..PayloadSpec::default()
+        },
+        ..rule(MatchKind::Any, "", "")
+    };
+    let responder = compiled(vec![big], false);
+    let (session, local) = responder_server(&engine, responder.clone());
+    let mut stream = client(local);
+    // The client never reads; nobody reads events either.
+    const REQUESTS: u64 = 6_000;
+    stream.write_all(&b"x\n".repeat(REQUESTS as usize)).unwrap();
+    let deadline = Instant::now() + WAIT;
+    while responder.hits().get(0) < REQUESTS && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(responder.hits().get(0), REQUESTS);
+    // The hits count as the rules decide; the replies go out just after. Give the engine
+    // that moment before reading, or the reading itself would make room in the channel.
+    std::thread::sleep(Duration::from_secs(1));
+    let mut errors = Vec::new();
+    while let Ok(e) = engine.events().recv_timeout(Duration::from_millis(300)) {
+        if e.session == session
+            && let EventKind::Error { message } = e.kind
+        {
+            errors.push(message);
+        }
+    }
+    // Each refusal would be an event held in memory: while the owner is behind they are
+    // counted, and the count comes as one row once it catches up.
+    assert!(
+        errors.len() <= socklab::engine::EVENT_CHANNEL_CAPACITY,
+        "{} error events were held for an owner that was not reading: {:?} … {:?}",
+        errors.len(),
+        errors.first(),
+        errors.last()
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|m| m.ends_with("rule replies were refused while the window was behind (a peer that does not read, or a full send queue)")),
+        "the refusals are summed up: {:?}",
+        errors.last()
+    );
+    drop(stream);
+}

@@ -473,7 +473,8 @@ impl SocklabApp {
         let framing = &s.framing.applied;
         let file = RulesFile {
             responder: s.rules.spec.clone(),
-            framing: (*framing != Default::default()).then(|| framing.clone()),
+            // Always written, raw too, so importing it elsewhere frames the same way.
+            framing: Some(framing.clone()),
         };
         let text = write_rules_file(&file);
         let done = self.rules_files_tx.clone();

@@ -129,6 +129,8 @@ pub(crate) struct Reactor {
     /// Rule replies waiting for their delay, by the id of their deadline.
     delayed: HashMap<u64, DelayedReply>,
     next_delayed: u64,
+    /// A rule's reply is being sent: refusals while the owner is behind are counted.
+    counting_refusals: bool,
 }
 
 impl Reactor {
@@ -165,6 +167,7 @@ impl Reactor {
             reactions: Vec::new(),
             delayed: HashMap::new(),
             next_delayed: 0,
+            counting_refusals: false,
         }
     }
 
@@ -377,6 +380,10 @@ impl Reactor {
     }
 
     fn error(&mut self, session: SessionId, message: String) {
+        if self.counting_refusals && self.sink.congested() {
+            self.missed.entry(session).or_default().refused_replies += 1;
+            return;
+        }
         self.sink.emit(session, EventKind::Error { message });
     }
 
@@ -392,6 +399,14 @@ impl Reactor {
             let (count, bytes) = (missed.datagrams, missed.datagram_bytes);
             self.sink
                 .emit(session, EventKind::DatagramsUnreported { count, bytes });
+        }
+        if missed.refused_replies > 0 {
+            let message = format!(
+                "{} rule replies were refused while the window was behind (a peer that does \
+                 not read, or a full send queue)",
+                missed.refused_replies
+            );
+            self.sink.emit(session, EventKind::Error { message });
         }
         if missed.messages > 0 {
             let (messages, bytes) = (missed.messages, missed.message_bytes);

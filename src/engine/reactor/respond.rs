@@ -166,8 +166,17 @@ impl Reactor {
         sender: Sender,
         reactions: &mut Vec<Reaction>,
     ) {
+        // A close waits for the replies decided with it, so "reply bye, then close" works
+        // in any order of the rules (a graceful close sends what is queued first).
+        let mut close = None;
         for reaction in reactions.drain(..) {
-            self.carry_out_one(session, sender, reaction);
+            match reaction {
+                Reaction::Close { .. } => close = close.or(Some(reaction)),
+                reaction => self.carry_out_one(session, sender, reaction),
+            }
+        }
+        if let Some(close) = close {
+            self.carry_out_one(session, sender, close);
         }
     }
 
@@ -183,7 +192,7 @@ impl Reactor {
                         (ReplyTo::Sender, Sender::Datagram(addr)) => Target::Addr(addr),
                     };
                     if delay.is_zero() {
-                        self.send(session, target, data);
+                        self.send_reply(session, target, data);
                     } else {
                         self.delay_reply(session, target, data, delay);
                     }
@@ -214,11 +223,27 @@ impl Reactor {
     }
 
     pub(super) fn send_delayed(&mut self, id: u64) {
-        if let Some(reply) = self.delayed.remove(&id)
-            && self.sessions.contains_key(&reply.session)
+        let Some(reply) = self.delayed.remove(&id) else {
+            return;
+        };
+        if let Target::One(conn) = reply.target
+            && self.member_token(reply.session, conn).is_none()
         {
-            self.send(reply.session, reply.target, reply.data);
+            // The client it answers has gone meanwhile: nobody to tell.
+            return;
         }
+        if self.sessions.contains_key(&reply.session) {
+            self.send_reply(reply.session, reply.target, reply.data);
+        }
+    }
+
+    /// Sends a rule's reply. While the owner is behind, a refusal (a peer that does not
+    /// read, a full queue) is counted instead of reported, since every report would be an
+    /// event held in memory for each request; the count is reported once it catches up.
+    fn send_reply(&mut self, session: SessionId, target: Target, data: Vec<u8>) {
+        self.counting_refusals = true;
+        self.send(session, target, data);
+        self.counting_refusals = false;
     }
 
     /// Forgets the session's replies still waiting (it stopped or was removed).

@@ -188,6 +188,8 @@ impl Session {
 pub(super) struct Missed {
     pub messages: u64,
     pub message_bytes: u64,
+    /// Rule replies refused while the owner was behind.
+    pub refused_replies: u64,
     pub lines: u64,
     pub datagrams: u64,
     pub datagram_bytes: u64,
