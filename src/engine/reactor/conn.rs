@@ -52,9 +52,6 @@ pub(super) struct Conn {
     pub chat_lines: Option<LineFramer>,
     /// Other sessions: how received bytes are cut into messages.
     pub framer: Framer,
-    /// Messages the last read made: room for as many is reserved before the next one, so a
-    /// stream of small messages does not grow its list of marks a doubling at a time.
-    pub messages_per_read: usize,
     queue: SendQueue,
     write: WriteState,
     /// The kernel may hold more to read (edge-triggered readiness not yet drained).
@@ -85,7 +82,6 @@ impl Conn {
             counters: Arc::new(Counters::default()),
             chat_lines: chat.then(LineFramer::default),
             framer: Framer::new(framing),
-            messages_per_read: 1,
             queue: SendQueue::default(),
             write: WriteState::Open,
             read_pending: false,

@@ -72,12 +72,8 @@ impl Reactor {
         let Some(conn) = self.conns.get_mut(&token) else {
             return;
         };
-        let mut batch = FramedBatch {
-            data: Vec::with_capacity(data.len() + conn.framer.waiting()),
-            messages: Vec::with_capacity(conn.messages_per_read),
-        };
+        let mut batch = FramedBatch::default();
         conn.framer.push(data, &mut batch);
-        conn.messages_per_read = batch.messages.len().max(1);
         conn.counters.add_messages_in(batch.messages.len());
         conn.counters.set_waiting(conn.framer.waiting());
         if batch.is_empty() {
