@@ -8,6 +8,7 @@ use std::io::{BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
+use common::window::{run_until, shows_text, wait_for_text};
 use common::{WAIT, read_exact, read_relay, read_to_close, unanswering_listener};
 use eframe::egui::accesskit::Role;
 use eframe::egui::{Key, Modifiers, Pos2, Rect, Vec2};
@@ -29,32 +30,6 @@ fn app() -> Harness<'static, SocklabApp> {
         .build_eframe(|cc| SocklabApp::new(&cc.egui_ctx, Saved::default()).expect("engine starts"));
     harness.run_ok();
     harness
-}
-
-/// Steps frames until `done` holds, failing after [`WAIT`]; the network runs meanwhile.
-fn run_until(
-    harness: &mut Harness<'static, SocklabApp>,
-    what: &str,
-    mut done: impl FnMut(&Harness<'static, SocklabApp>) -> bool,
-) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        harness.step();
-        if done(harness) {
-            harness.run_ok();
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-fn shows_text(harness: &Harness<'static, SocklabApp>, text: &str) -> bool {
-    harness.query_all_by_label_contains(text).next().is_some()
-}
-
-fn wait_for_text(harness: &mut Harness<'static, SocklabApp>, text: &str) {
-    run_until(harness, text, |h| shows_text(h, text));
 }
 
 /// Replaces the text of the field labelled `label`, the way a person would.

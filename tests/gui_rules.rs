@@ -8,12 +8,11 @@ mod common;
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
-use std::time::{Duration, Instant};
 
+use common::window::{App, app, app_with, run_until, shows_text, wait_for_text};
 use common::{WAIT, read_exact};
 use eframe::egui::accesskit::Role;
 use eframe::egui::{Key, Modifiers, Pos2, Rect, Vec2};
-use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use socklab::engine::framing::{Framing, LineEnd};
 use socklab::engine::responder::RuleField;
@@ -21,45 +20,8 @@ use socklab::model::log::Direction;
 use socklab::model::persist::Saved;
 use socklab::model::session::State;
 use socklab::model::settings_file;
-use socklab::ui::SocklabApp;
-
-type App = Harness<'static, SocklabApp>;
 
 const LISTEN_FIELD: &str = "Listen on (port or host:port, 0 = any free port)";
-
-fn app_with(saved: Saved, size: [f32; 2]) -> App {
-    let mut harness = Harness::builder()
-        .with_size(size)
-        .build_eframe(move |cc| SocklabApp::new(&cc.egui_ctx, saved).expect("engine starts"));
-    harness.run_ok();
-    harness
-}
-
-fn app() -> App {
-    app_with(Saved::default(), [1100.0, 720.0])
-}
-
-/// Steps frames until `done` holds, failing after [`WAIT`]; the network runs meanwhile.
-fn run_until(harness: &mut App, what: &str, mut done: impl FnMut(&App) -> bool) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        harness.step();
-        if done(harness) {
-            harness.run_ok();
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-fn shows_text(harness: &App, text: &str) -> bool {
-    harness.query_all_by_label_contains(text).next().is_some()
-}
-
-fn wait_for_text(harness: &mut App, text: &str) {
-    run_until(harness, text, |h| shows_text(h, text));
-}
 
 /// Replaces the text of the field named `label`, the way a person would.
 fn set_field(harness: &mut App, role: Role, label: &str, text: &str) {

@@ -2,6 +2,8 @@
 //! waits that always end (a hung test is a failed test).
 #![allow(dead_code)]
 
+pub mod window;
+
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
