@@ -30,9 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{MatchKind, ReplyTo, Responder, ResponderSpec, RuleAction, RuleField, RuleSpec};
 use crate::engine::framing::{DEFAULT_MAX_MESSAGE, Framing, FramingSpec};
-use crate::payload::{
-    ByteOrder, Checksum, ChecksumKind, LineEnding, PayloadFormat, PayloadSpec, TextEncoding,
-};
+use crate::payload::{Checksum, LineEnding, PayloadFormat, PayloadSpec, TextEncoding};
 
 /// What a rules file holds.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -189,7 +187,9 @@ impl FileShape {
                 .filter(|max| *max != DEFAULT_MAX_MESSAGE)
                 // TOML integers are signed 64-bit.
                 .map(|max| u64::try_from(max).unwrap_or(u64::MAX).min(i64::MAX as u64)),
-            check: framing.and_then(|spec| spec.checksum).map(checksum_to_text),
+            check: framing
+                .and_then(|spec| spec.checksum)
+                .map(|checksum| checksum.to_string()),
             rule: responder.rules.iter().map(RuleShape::from_spec).collect(),
         }
     }
@@ -224,9 +224,9 @@ impl FileShape {
                 };
                 let checksum = match &self.check {
                     None => None,
-                    Some(text) => Some(
-                        checksum_from_text(text).map_err(|reason| format!("check: {reason}"))?,
-                    ),
+                    Some(text) => {
+                        Some(Checksum::parse(text).map_err(|reason| format!("check: {reason}"))?)
+                    }
                 };
                 let max_message = match self.max_message {
                     None => DEFAULT_MAX_MESSAGE,
@@ -269,7 +269,7 @@ impl RuleShape {
             reply: rule.reply.text.clone(),
             reply_format: name_of(&FORMAT_NAMES, rule.reply.format),
             line_ending: name_of(&LINE_ENDING_NAMES, rule.reply.line_ending),
-            append_checksum: rule.reply.checksum.map(checksum_to_text),
+            append_checksum: rule.reply.checksum.map(|checksum| checksum.to_string()),
             variables: rule.reply.variables,
             // TOML integers are signed 64-bit.
             delay_ms: rule.delay_ms.min(i64::MAX as u64),
@@ -298,9 +298,7 @@ impl RuleShape {
                     .map_err(in_field("line-ending"))?,
                 checksum: match &self.append_checksum {
                     None => None,
-                    Some(text) => {
-                        Some(checksum_from_text(text).map_err(in_field("append-checksum"))?)
-                    }
+                    Some(text) => Some(Checksum::parse(text).map_err(in_field("append-checksum"))?),
                 },
                 variables: self.variables,
             },
@@ -308,38 +306,6 @@ impl RuleShape {
             to: value_of(&TO_NAMES, &self.to).map_err(in_field("to"))?,
         })
     }
-}
-
-/// A checksum's name, `:le`/`:be` only when the order is not its usual one.
-fn checksum_to_text(checksum: Checksum) -> String {
-    let suffix = match checksum.order {
-        order if order == checksum.kind.usual_order() => "",
-        ByteOrder::Big => ":be",
-        ByteOrder::Little => ":le",
-    };
-    format!("{}{suffix}", checksum.kind.name())
-}
-
-/// `crc16-modbus`, `crc32:le`, …: without an order, the kind's usual one.
-fn checksum_from_text(text: &str) -> Result<Checksum, String> {
-    let (name, order) = match text.split_once(':') {
-        Some((name, order)) => (name.trim(), Some(order.trim())),
-        None => (text.trim(), None),
-    };
-    let Some(kind) = ChecksumKind::from_name(name) else {
-        let names: Vec<&str> = ChecksumKind::ALL.iter().map(|kind| kind.name()).collect();
-        return Err(format!(
-            "unknown checksum \"{name}\" (use {}, optionally with :le or :be)",
-            names.join(", ")
-        ));
-    };
-    let order = match order {
-        None => kind.usual_order(),
-        Some(order) if order.eq_ignore_ascii_case("le") => ByteOrder::Little,
-        Some(order) if order.eq_ignore_ascii_case("be") => ByteOrder::Big,
-        Some(order) => return Err(format!("unknown byte order \"{order}\" (use le or be)")),
-    };
-    Ok(Checksum { kind, order })
 }
 
 fn framing_from_text(text: &str) -> Result<Framing, String> {
@@ -354,6 +320,7 @@ fn framing_to_text(framing: &Framing) -> String {
 mod tests {
     use super::*;
     use crate::engine::framing::LineEnd;
+    use crate::payload::{ByteOrder, ChecksumKind};
 
     const PING_RULES: &str = r#"
 # socklab rules
