@@ -110,8 +110,9 @@ impl Reactor {
                 continue;
             }
             let body = mark.body(message);
+            let before = reactions.len();
             responder.react(message, body, peer, now, &mut s.global_counted, reactions);
-            if reactions
+            if reactions[before..]
                 .iter()
                 .any(|r| matches!(r, Reaction::Close { .. }))
             {
