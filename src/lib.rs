@@ -16,4 +16,5 @@ pub mod cli;
 pub mod engine;
 pub mod model;
 pub mod payload;
+pub mod scenario;
 pub mod ui;
