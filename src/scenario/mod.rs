@@ -182,3 +182,100 @@ impl fmt::Display for ScenarioError {
 }
 
 impl std::error::Error for ScenarioError {}
+
+/// Labels: what a step does in words, the same in the terminal, the JUnit file and the
+/// window (which lists the steps before they run).
+impl Scenario {
+    /// `open web: connect 127.0.0.1:8080` — the address as written (variables unsubstituted).
+    pub fn open_label(&self, socket: SocketIndex) -> String {
+        let def = &self.sockets[socket];
+        let verb = match (def.protocol, def.role) {
+            (Protocol::Tcp, Role::Listen) => "listen on",
+            (Protocol::Tcp, Role::Connect) => "connect to",
+            (Protocol::Udp, Role::Listen) => "UDP bound to",
+            (Protocol::Udp, Role::Connect) => "UDP to",
+        };
+        format!("open {}: {verb} {}", def.name, def.addr)
+    }
+
+    pub fn step_label(&self, action: &Action) -> String {
+        let name = |socket: SocketIndex| self.sockets[socket].name.as_str();
+        match action {
+            Action::Send {
+                socket, payload, ..
+            } => format!(
+                "send on {}: {}",
+                name(*socket),
+                shown_text(&payload.text, payload.format)
+            ),
+            Action::SendFile { socket, path } => {
+                format!("send file {} on {}", path.display(), name(*socket))
+            }
+            Action::Expect {
+                socket,
+                expectation,
+                ..
+            } => {
+                let kind = match expectation.matches {
+                    MatchKind::Exact => "exactly",
+                    MatchKind::StartsWith => "starts with",
+                    MatchKind::Contains => "contains",
+                    MatchKind::EndsWith => "ends with",
+                    MatchKind::Regex => "regex",
+                    MatchKind::Any => "anything",
+                };
+                format!(
+                    "expect on {}: {kind} {}",
+                    name(*socket),
+                    shown_text(&expectation.pattern, expectation.format)
+                )
+            }
+            Action::ExpectConnection { socket, .. } => match self.sockets[*socket].role {
+                Role::Listen => format!("expect a client on {}", name(*socket)),
+                Role::Connect => format!("expect {} connected", name(*socket)),
+            },
+            Action::ExpectClose { socket, .. } => format!("expect {} closed", name(*socket)),
+            Action::ExpectNothing { socket, during } => format!(
+                "expect nothing for {} on {}",
+                shown_duration(*during),
+                socket.map_or("any socket", name)
+            ),
+            Action::Sleep(duration) => format!("sleep {}", shown_duration(*duration)),
+            Action::Open { socket, .. } => self.open_label(*socket),
+            Action::Close { socket } => format!("close {}", name(*socket)),
+            Action::Repeat { times, steps } => {
+                let plural = if steps.len() == 1 { "" } else { "s" };
+                format!("repeat {times} times: {} step{plural}", steps.len())
+            }
+        }
+    }
+}
+
+/// A payload or pattern as written, on one line and not too long to read.
+fn shown_text(text: &str, format: crate::payload::PayloadFormat) -> String {
+    const LONGEST: usize = 48;
+    let escaped = match format {
+        crate::payload::PayloadFormat::Hex => return format!("hex {}", shorten(text, LONGEST)),
+        _ => text.escape_debug().to_string(),
+    };
+    format!("\"{}\"", shorten(&escaped, LONGEST))
+}
+
+fn shorten(text: &str, longest: usize) -> String {
+    match text.char_indices().nth(longest) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
+/// `250 ms`, `2 s`, `1.5 s`.
+pub fn shown_duration(duration: Duration) -> String {
+    let millis = duration.as_millis();
+    if millis < 1000 || millis % 100 != 0 {
+        format!("{millis} ms")
+    } else if millis % 1000 == 0 {
+        format!("{} s", millis / 1000)
+    } else {
+        format!("{:.1} s", duration.as_secs_f64())
+    }
+}
