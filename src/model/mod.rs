@@ -9,6 +9,8 @@
 //! - [`export`]: a log written to a file as text or CSV.
 //! - [`format`](mod@format): small text formats (byte counts, rates, uptime, clock).
 //! - [`responder`]: a session's framing form and rules as edited, compiled and applied.
+//! - [`scenario`]: the Scenarios page: the file, the variables typed, a row per step
+//!   ticked as a run reports.
 //! - [`persist`]: what is remembered between runs.
 //! - [`settings_file`]: reading it safely (moving aside what cannot be read), saving it atomically.
 
@@ -19,6 +21,7 @@ pub mod log;
 pub mod persist;
 pub mod responder;
 pub mod row_text;
+pub mod scenario;
 pub mod session;
 pub mod settings_file;
 pub mod udp;

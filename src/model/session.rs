@@ -297,6 +297,8 @@ pub struct Session {
     pub rules: RulesState,
     /// The framing or responder page, when the top pane shows one (view state).
     pub page: Option<BehaviourPage>,
+    /// The socket's name in the scenario whose run opened it; such sessions are not saved.
+    pub scenario_socket: Option<String>,
     /// Commands an event calls for (joining groups again once a UDP socket opens), for the
     /// owner to send: the model never talks to the engine itself.
     follow_ups: Vec<Command>,
@@ -335,6 +337,7 @@ impl Session {
             framing: FramingState::default(),
             rules: RulesState::default(),
             page: None,
+            scenario_socket: None,
             follow_ups: Vec::new(),
         }
     }

@@ -25,8 +25,12 @@ pub struct RecordedSocket {
     pub framing: FramingSpec,
 }
 
-/// A scenario that replays `rows`, named `name`.
-pub fn scenario_from_rows(name: &str, socket: &RecordedSocket, rows: &[RecordedRow]) -> Scenario {
+/// A scenario that replays `rows`, named `name`; an error when there is nothing to replay.
+pub fn scenario_from_rows(
+    name: &str,
+    socket: &RecordedSocket,
+    rows: &[RecordedRow],
+) -> Result<Scenario, String> {
     let _ = (name, socket, rows);
     todo!("record")
 }

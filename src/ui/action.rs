@@ -96,6 +96,19 @@ pub enum Action {
         session: SessionId,
         path: PathBuf,
     },
+    /// Show the Scenarios page in the main area.
+    ShowScenarios,
+    /// Ask for a scenario file in a file dialog.
+    OpenScenarioDialog,
+    /// Read this scenario file into the Scenarios page (chosen or dropped).
+    OpenScenario(PathBuf),
+    RunScenario,
+    StopScenario,
+    /// Write the session's log as a scenario that replays it.
+    SaveScenario {
+        session: SessionId,
+        path: PathBuf,
+    },
     /// Ask for a path in a file dialog; the answer comes back as another action.
     OpenDialog {
         session: SessionId,

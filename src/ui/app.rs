@@ -11,6 +11,7 @@ use eframe::egui;
 use super::action::{Action, Pane, UdpSetup};
 use super::composer::ComposerPanel;
 use super::dialogs::{Chosen, Dialogs, Purpose};
+use super::scenarios_panel::scenarios_page_ui;
 use super::session_view::{self, ViewContext};
 use super::sessions_panel::{self, FormKind, NewSocketForm};
 use super::theme;
@@ -18,10 +19,15 @@ use super::udp_panel::Interfaces;
 use crate::engine::responder::{ResponderSpec, RulesFile, parse_rules_file, write_rules_file};
 use crate::engine::{CloseHow, Command, Engine, Event, EventKind, SessionId};
 use crate::model::export::{self, ExportFormat};
+use crate::model::log::Direction;
 use crate::model::persist::{STORAGE_KEY, Saved};
-use crate::model::session::{Session, State};
+use crate::model::scenario::ScenarioPage;
+use crate::model::session::{Kind, Session, State};
 use crate::model::settings_file::{LoadOutcome, Saver};
 use crate::model::udp::parse_pacing;
+use crate::scenario::file::write_scenario;
+use crate::scenario::record::{RecordedRow, RecordedSocket, scenario_from_rows};
+use crate::scenario::{Output, Progress, Protocol, Role};
 
 /// What came of reading or writing a rules file on its background thread.
 enum RulesFileDone {
@@ -42,6 +48,9 @@ pub struct SocklabApp {
     dialogs: Dialogs,
     sessions: Vec<Session>,
     selected: Option<SessionId>,
+    /// The Scenarios page, and whether the main area shows it instead of a session.
+    scenarios: ScenarioPage,
+    scenarios_shown: bool,
     form: NewSocketForm,
     composer: ComposerPanel,
     /// This machine's interfaces for UDP's multicast choices, listed once and on asking.
@@ -115,6 +124,8 @@ impl SocklabApp {
             ctx: ctx.clone(),
             selected: sessions.first().map(|s| s.id),
             sessions,
+            scenarios: ScenarioPage::default(),
+            scenarios_shown: false,
             form: NewSocketForm::new(saved.options.form_addr.clone()),
             composer: ComposerPanel::default(),
             interfaces: Interfaces::default(),
@@ -141,7 +152,13 @@ impl SocklabApp {
     /// What would be stored now.
     pub fn snapshot(&self) -> Saved {
         let mut saved = self.saved.clone();
-        saved.sockets = self.sessions.iter().map(Session::to_saved).collect();
+        // A scenario's sockets belong to its file, not to the saved list.
+        saved.sockets = self
+            .sessions
+            .iter()
+            .filter(|s| s.scenario_socket.is_none())
+            .map(Session::to_saved)
+            .collect();
         saved.options.form_addr = self.form.addr.clone();
         saved
     }
@@ -202,14 +219,19 @@ impl SocklabApp {
         }
     }
 
-    fn apply_event(
-        &mut self,
-        Event {
+    fn apply_event(&mut self, event: Event) {
+        if let Some(run) = &mut self.scenarios.run
+            && (run.owns(event.session) || event.session == SessionId::ENGINE)
+        {
+            let mut out = Output::default();
+            run.on_event(&event, &mut out);
+            self.carry_out_scenario(out);
+        }
+        let Event {
             time,
             session,
             kind,
-        }: Event,
-    ) {
+        } = event;
         if let EventKind::EngineFailed { error } = &kind {
             self.engine_failure = Some(error.clone());
             for target in &mut self.sessions {
@@ -225,7 +247,9 @@ impl SocklabApp {
         if let EventKind::ListenFailed { error }
         | EventKind::ConnectFailed { error }
         | EventKind::UdpFailed { error } = &kind
-            && self.session(session).is_some_and(|s| !s.ever_started)
+            && self
+                .session(session)
+                .is_some_and(|s| !s.ever_started && s.scenario_socket.is_none())
         {
             // Never worked: show the error where the user typed the address, keep no dead socket.
             self.form.error = Some(error.clone());
@@ -261,7 +285,30 @@ impl SocklabApp {
             Action::Start(id) => self.start_session(id),
             Action::Stop(session) => self.engine.execute(Command::Stop { session }),
             Action::Remove(id) => self.remove_session(id),
-            Action::Select(id) => self.selected = Some(id),
+            Action::Select(id) => {
+                self.selected = Some(id);
+                self.scenarios_shown = false;
+            }
+            Action::ShowScenarios => self.scenarios_shown = true,
+            Action::OpenScenarioDialog => {
+                self.dialogs
+                    .open(&self.ctx, SessionId::ENGINE, Purpose::OpenScenario)
+            }
+            Action::OpenScenario(path) => {
+                if !self.scenarios.is_running() {
+                    self.scenarios.open(&path);
+                }
+                self.scenarios_shown = true;
+            }
+            Action::RunScenario => self.run_scenario(),
+            Action::StopScenario => {
+                if let Some(run) = &mut self.scenarios.run {
+                    let mut out = Output::default();
+                    run.stop(chrono::Local::now(), &mut out);
+                    self.carry_out_scenario(out);
+                }
+            }
+            Action::SaveScenario { session, path } => self.save_scenario_now(session, path),
             Action::Send(id) => {
                 if let Some(s) = self.sessions.iter().find(|s| s.id == id)
                     && let (Ok(data), Some(target)) = (s.payload(), s.send_target())
@@ -602,6 +649,131 @@ impl SocklabApp {
             });
     }
 
+    /// Runs the Scenarios page's file afresh: the last run's sockets go, the new run's come.
+    fn run_scenario(&mut self) {
+        if self.scenarios.is_running() {
+            return;
+        }
+        for id in std::mem::take(&mut self.scenarios.sessions) {
+            self.remove_session(id);
+        }
+        let engine = &self.engine;
+        let Some(run) = self.scenarios.prepare_run(&mut || engine.new_session_id()) else {
+            return;
+        };
+        let mut out = Output::default();
+        run.start(chrono::Local::now(), &mut out);
+        self.carry_out_scenario(out);
+    }
+
+    /// Executes what the run asked for and ticks the page; a socket it opens joins the list.
+    fn carry_out_scenario(&mut self, out: Output) {
+        let now = chrono::Local::now();
+        for progress in &out.progress {
+            if let Progress::SocketOpening { socket, session } = progress
+                && let Some(def) = self
+                    .scenarios
+                    .scenario
+                    .as_ref()
+                    .and_then(|s| s.sockets.get(*socket))
+            {
+                let kind = match (def.protocol, def.role) {
+                    (Protocol::Tcp, Role::Listen) => Kind::Server { chat: false },
+                    (Protocol::Tcp, Role::Connect) => Kind::Client,
+                    (Protocol::Udp, Role::Listen) => Kind::Udp,
+                    (Protocol::Udp, Role::Connect) => Kind::UdpClient,
+                };
+                let mut model = Session::new(*session, kind, def.addr.clone());
+                model.scenario_socket = Some(def.name.clone());
+                model.framing = crate::model::responder::FramingState::new(def.framing.clone());
+                self.sessions.push(model);
+            }
+            self.scenarios.apply(progress, now);
+        }
+        for command in out.commands {
+            self.engine.execute(command);
+        }
+    }
+
+    /// Time limits and sleeps of a running scenario, and the next repaint it needs.
+    fn advance_scenario(&mut self, ctx: &egui::Context) {
+        let Some(run) = &mut self.scenarios.run else {
+            return;
+        };
+        let mut out = Output::default();
+        run.advance(chrono::Local::now(), &mut out);
+        let next = run.next_deadline();
+        self.carry_out_scenario(out);
+        if let Some(next) = next {
+            let wait = (next - chrono::Local::now()).to_std().unwrap_or_default();
+            ctx.request_repaint_after(wait);
+        }
+    }
+
+    /// Writes the session's log as a scenario on a background thread; a notice says how it went.
+    fn save_scenario_now(&mut self, session: SessionId, path: PathBuf) {
+        let Some(s) = self.session(session) else {
+            return;
+        };
+        let rows: Vec<RecordedRow> = s
+            .log
+            .iter()
+            .filter(|row| matches!(row.direction, Direction::Sent | Direction::Received))
+            .map(|row| RecordedRow {
+                time: row.time,
+                sent: row.direction == Direction::Sent,
+                data: row.data.to_vec(),
+            })
+            .collect();
+        let (protocol, role) = match s.kind {
+            Kind::Server { .. } => (Protocol::Tcp, Role::Listen),
+            Kind::Client => (Protocol::Tcp, Role::Connect),
+            Kind::Udp => (Protocol::Udp, Role::Listen),
+            Kind::UdpClient => (Protocol::Udp, Role::Connect),
+        };
+        let socket = RecordedSocket {
+            protocol,
+            role,
+            addr: match (s.kind, s.peer) {
+                (Kind::Client | Kind::UdpClient, Some(peer)) => peer.to_string(),
+                _ => s.addr.clone(),
+            },
+            framing: s.framing.applied.clone(),
+        };
+        let dropped = s.log.dropped();
+        let name = path.file_stem().map_or("recorded".into(), |stem| {
+            stem.to_string_lossy().into_owned()
+        });
+        let notices = self.notices_tx.clone();
+        let _ = std::thread::Builder::new()
+            .name("socklab-save-scenario".into())
+            .spawn(move || {
+                let text = match scenario_from_rows(&name, &socket, &rows) {
+                    Err(reason) => format!("no scenario saved: {reason}"),
+                    Ok(scenario) => match std::fs::write(&path, write_scenario(&scenario)) {
+                        Ok(()) if dropped > 0 => format!(
+                            "scenario saved to {} ({} steps); the log had dropped its {} \
+                             oldest rows, so it replays only what was kept",
+                            path.display(),
+                            scenario.steps.len(),
+                            dropped
+                        ),
+                        Ok(()) => format!(
+                            "scenario saved to {} ({} steps)",
+                            path.display(),
+                            scenario.steps.len()
+                        ),
+                        Err(e) => format!(
+                            "cannot save the scenario to {}: {}",
+                            path.display(),
+                            crate::engine::describe_file_error(&e)
+                        ),
+                    },
+                };
+                let _ = notices.send((session, text));
+            });
+    }
+
     /// Paths chosen in file dialogs become actions; background results become log rows.
     fn handle_background(&mut self) {
         for chosen in self.dialogs.poll() {
@@ -702,6 +874,8 @@ impl SocklabApp {
             },
             Purpose::ImportRules => Action::ImportRules { session, path },
             Purpose::ExportRules => Action::ExportRules { session, path },
+            Purpose::OpenScenario => Action::OpenScenario(path),
+            Purpose::SaveScenario => Action::SaveScenario { session, path },
         })
     }
 
@@ -710,7 +884,9 @@ impl SocklabApp {
     /// headless context.
     pub fn window_ui(&mut self, ui: &mut egui::Ui) {
         self.drain_events(ui.ctx());
+        self.advance_scenario(ui.ctx());
         self.handle_background();
+        self.open_dropped_scenario(ui.ctx());
         let now = Instant::now();
         for session in &mut self.sessions {
             let totals = session.totals();
@@ -739,11 +915,22 @@ impl SocklabApp {
                     &mut self.form,
                     &mut self.interfaces,
                     &self.sessions,
-                    self.selected,
+                    self.selected.filter(|_| !self.scenarios_shown),
+                    &self.scenarios,
+                    self.scenarios_shown,
                     &mut actions,
                 )
             });
         egui::CentralPanel::default().show(ui, |ui| {
+            if self.scenarios_shown {
+                scenarios_page_ui(
+                    ui,
+                    &mut self.scenarios,
+                    self.dialogs.is_open(),
+                    &mut actions,
+                );
+                return;
+            }
             let selected = self.selected;
             match selected.and_then(|id| self.sessions.iter_mut().find(|s| s.id == id)) {
                 Some(session) => {
@@ -772,6 +959,23 @@ impl SocklabApp {
     }
 }
 
+impl SocklabApp {
+    /// A scenario file dropped on the window opens in the Scenarios page.
+    fn open_dropped_scenario(&mut self, ctx: &egui::Context) {
+        let dropped = ctx.input(|input| {
+            input
+                .raw
+                .dropped_files
+                .iter()
+                .map(|file| file.path().to_path_buf())
+                .next()
+        });
+        if let Some(path) = dropped {
+            self.apply_action(Action::OpenScenario(path));
+        }
+    }
+}
+
 /// Hooks for this crate's tests and benchmark only.
 #[cfg(feature = "testing")]
 impl SocklabApp {
@@ -779,6 +983,20 @@ impl SocklabApp {
     pub fn insert_session(&mut self, session: Session) {
         self.selected = Some(session.id);
         self.sessions.push(session);
+    }
+
+    /// Opens a scenario as choosing it in the file dialog would.
+    pub fn open_scenario(&mut self, path: PathBuf) {
+        self.apply_action(Action::OpenScenario(path));
+    }
+
+    /// Saves a session's log as a scenario as the file dialog would.
+    pub fn save_scenario(&mut self, session: SessionId, path: PathBuf) {
+        self.apply_action(Action::SaveScenario { session, path });
+    }
+
+    pub fn scenario_page(&self) -> &ScenarioPage {
+        &self.scenarios
     }
 
     pub fn sessions_mut(&mut self) -> &mut [Session] {

@@ -16,6 +16,10 @@ pub enum Purpose {
     Capture,
     ImportRules,
     ExportRules,
+    /// The Scenarios page's file (its session is [`SessionId::ENGINE`]: no socket's).
+    OpenScenario,
+    /// A session's log written as a scenario that replays it.
+    SaveScenario,
 }
 
 /// What a dialog gave back: a path, or nothing (cancelled, or no dialog could be shown).
@@ -89,6 +93,15 @@ impl Dialogs {
                         .set_title("Export rules")
                         .add_filter("Rules", &["toml"])
                         .set_file_name("rules.toml")
+                        .save_file(),
+                    Purpose::OpenScenario => dialog
+                        .set_title("Open a scenario")
+                        .add_filter("Scenario", &["toml"])
+                        .pick_file(),
+                    Purpose::SaveScenario => dialog
+                        .set_title("Save as scenario")
+                        .add_filter("Scenario", &["toml"])
+                        .set_file_name("scenario.toml")
                         .save_file(),
                 };
                 let no_dialog = path.is_none() && opened.elapsed() < NO_DIALOG_WITHIN;

@@ -218,6 +218,16 @@ fn tools_ui(
     {
         actions.push(open_dialog(Purpose::SaveLog));
     }
+    if ui
+        .add_enabled(dialog_free, egui::Button::new("Save as scenario…"))
+        .on_hover_text(
+            "Write a scenario that replays this log: what was sent is sent again, what was \
+             received is expected",
+        )
+        .clicked()
+    {
+        actions.push(open_dialog(Purpose::SaveScenario));
+    }
     if session.capture.is_some() {
         if ui.button("Stop capture").clicked() {
             actions.push(Action::Capture {

@@ -13,6 +13,8 @@
 //! - `framing_panel.rs`: a socket's Framing page (how received bytes become messages).
 //! - `rules_panel.rs`: a socket's Responder page (the rules that answer messages), and the
 //!   tabs and sections that show both pages.
+//! - `scenarios_panel.rs`: the Scenarios page: open or drop a file, run it, each step
+//!   ticking live.
 //! - `peers_table.rs`: a UDP socket's peers, to pick a send target or reply to.
 //! - `table.rs`: the table the client and peers panes share.
 //! - `rate_chart.rs`: bytes and messages per second over the last minute (egui_plot).
@@ -32,6 +34,7 @@ mod log_view;
 mod peers_table;
 mod rate_chart;
 mod rules_panel;
+mod scenarios_panel;
 mod session_view;
 mod sessions_panel;
 mod table;

@@ -7,6 +7,7 @@ use super::action::{Action, UdpSetup};
 use super::theme;
 use super::udp_panel::{self, Interfaces};
 use crate::engine::{SessionId, UdpOptions};
+use crate::model::scenario::{RunEnd, ScenarioPage};
 use crate::model::session::{Kind, Session};
 use crate::model::udp::{DEFAULT_CLIENT_BIND, check_bind_address};
 
@@ -106,10 +107,14 @@ pub fn sessions_panel_ui(
     interfaces: &mut Interfaces,
     sessions: &[Session],
     selected: Option<SessionId>,
+    scenarios: &ScenarioPage,
+    scenarios_shown: bool,
     actions: &mut Vec<Action>,
 ) {
     ui.add_space(6.0);
     new_socket_form_ui(ui, form, interfaces, actions);
+    ui.separator();
+    scenarios_entry_ui(ui, scenarios, scenarios_shown, actions);
     ui.separator();
     let of_kind = |wanted: fn(Kind) -> bool| -> Vec<&Session> {
         sessions.iter().filter(|s| wanted(s.kind)).collect()
@@ -207,6 +212,31 @@ fn new_socket_form_ui(
     }
 }
 
+/// The way to the Scenarios page, saying how the last run went.
+fn scenarios_entry_ui(
+    ui: &mut egui::Ui,
+    scenarios: &ScenarioPage,
+    shown: bool,
+    actions: &mut Vec<Action>,
+) {
+    let status = if scenarios.is_running() {
+        " (running)"
+    } else {
+        match scenarios.finished {
+            Some((RunEnd::Passed, _)) => " (passed)",
+            Some((RunEnd::Failed, _)) => " (failed)",
+            None => "",
+        }
+    };
+    if ui
+        .selectable_label(shown, format!("Scenarios{status}"))
+        .on_hover_text("Run scripted send/expect tests from a scenario file")
+        .clicked()
+    {
+        actions.push(Action::ShowScenarios);
+    }
+}
+
 /// One list entry: a status dot and the socket's address.
 fn session_entry_ui(ui: &mut egui::Ui, session: &Session, selected: bool) -> egui::Response {
     ui.horizontal(|ui| {
@@ -226,6 +256,14 @@ fn session_entry_ui(ui: &mut egui::Ui, session: &Session, selected: bool) -> egu
 }
 
 pub fn entry_text(session: &Session) -> String {
+    let addresses = addresses_text(session);
+    match &session.scenario_socket {
+        Some(name) => format!("{name}: {addresses}"),
+        None => addresses,
+    }
+}
+
+fn addresses_text(session: &Session) -> String {
     match session.kind {
         Kind::Server { chat } => {
             let addr = session
