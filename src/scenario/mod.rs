@@ -271,9 +271,9 @@ fn shorten(text: &str, longest: usize) -> String {
 /// `250 ms`, `2 s`, `1.5 s`.
 pub fn shown_duration(duration: Duration) -> String {
     let millis = duration.as_millis();
-    if millis < 1000 || millis % 100 != 0 {
+    if millis < 1000 || !millis.is_multiple_of(100) {
         format!("{millis} ms")
-    } else if millis % 1000 == 0 {
+    } else if millis.is_multiple_of(1000) {
         format!("{} s", millis / 1000)
     } else {
         format!("{:.1} s", duration.as_secs_f64())

@@ -916,8 +916,10 @@ impl SocklabApp {
                     &mut self.interfaces,
                     &self.sessions,
                     self.selected.filter(|_| !self.scenarios_shown),
-                    &self.scenarios,
-                    self.scenarios_shown,
+                    sessions_panel::ScenariosEntry {
+                        page: &self.scenarios,
+                        shown: self.scenarios_shown,
+                    },
                     &mut actions,
                 )
             });

@@ -107,14 +107,13 @@ pub fn sessions_panel_ui(
     interfaces: &mut Interfaces,
     sessions: &[Session],
     selected: Option<SessionId>,
-    scenarios: &ScenarioPage,
-    scenarios_shown: bool,
+    scenarios: ScenariosEntry<'_>,
     actions: &mut Vec<Action>,
 ) {
     ui.add_space(6.0);
     new_socket_form_ui(ui, form, interfaces, actions);
     ui.separator();
-    scenarios_entry_ui(ui, scenarios, scenarios_shown, actions);
+    scenarios_entry_ui(ui, scenarios, actions);
     ui.separator();
     let of_kind = |wanted: fn(Kind) -> bool| -> Vec<&Session> {
         sessions.iter().filter(|s| wanted(s.kind)).collect()
@@ -212,11 +211,20 @@ fn new_socket_form_ui(
     }
 }
 
+/// The Scenarios page as the side panel's entry for it shows it.
+pub struct ScenariosEntry<'a> {
+    pub page: &'a ScenarioPage,
+    /// The main area shows the page.
+    pub shown: bool,
+}
+
 /// The way to the Scenarios page, saying how the last run went.
 fn scenarios_entry_ui(
     ui: &mut egui::Ui,
-    scenarios: &ScenarioPage,
-    shown: bool,
+    ScenariosEntry {
+        page: scenarios,
+        shown,
+    }: ScenariosEntry<'_>,
     actions: &mut Vec<Action>,
 ) {
     let status = if scenarios.is_running() {
