@@ -1218,6 +1218,7 @@ mod tests {
     use super::*;
     use crate::engine::framing::{LengthPrefix, LineEnd};
     use crate::payload::{ByteOrder, ChecksumKind};
+    use proptest::strategy::Strategy as _;
 
     fn parse(text: &str) -> Result<Scenario, ScenarioError> {
         parse_scenario(text, Path::new("/scenarios"), "stem")
@@ -1555,6 +1556,128 @@ steps = [ { send = "PING\n", on = "web" }, { expect = "PONG", on = "web", match 
     #[test]
     fn every_step_kind_reads_into_its_action() {
         assert_eq!(parse(EVERY_KIND).unwrap(), every_kind());
+    }
+
+    /// Any step on `every_kind`'s first two sockets (TCP client, UDP listener), as the
+    /// file allows it.
+    fn any_action() -> impl proptest::strategy::Strategy<Value = Action> {
+        use proptest::prelude::*;
+        let text = || "\\PC*|[\\x00-\\x7f]*";
+        let duration = || (0u64..10_000_000_000_000).prop_map(Duration::from_nanos);
+        let format = || {
+            prop_oneof![
+                Just(PayloadFormat::Text),
+                Just(PayloadFormat::Escaped),
+                Just(PayloadFormat::Hex)
+            ]
+        };
+        let checksum = proptest::option::of((0..ChecksumKind::ALL.len(), any::<bool>()).prop_map(
+            |(kind, big)| Checksum {
+                kind: ChecksumKind::ALL[kind],
+                order: if big {
+                    ByteOrder::Big
+                } else {
+                    ByteOrder::Little
+                },
+            },
+        ));
+        let send = (
+            0usize..2,
+            text(),
+            format(),
+            0..LineEnding::ALL.len(),
+            checksum,
+            any::<bool>(),
+            proptest::option::of(text()),
+        )
+            .prop_map(|(socket, text, format, ending, checksum, variables, to)| {
+                let line_ending = if format == PayloadFormat::Hex {
+                    LineEnding::None
+                } else {
+                    LineEnding::ALL[ending]
+                };
+                Action::Send {
+                    socket,
+                    payload: PayloadSpec {
+                        text,
+                        format,
+                        line_ending,
+                        checksum,
+                        variables,
+                    },
+                    // Only the UDP listener sends `to`.
+                    to: to.filter(|_| socket == 1),
+                }
+            });
+        let expect = (
+            0usize..2,
+            text(),
+            0..MATCH_NAMES.len(),
+            format(),
+            any::<bool>(),
+            duration(),
+        )
+            .prop_map(|(socket, pattern, matches, format, skip_others, within)| {
+                let matches = MATCH_NAMES[matches].0;
+                let format = if matches == MatchKind::Regex {
+                    PayloadFormat::Text
+                } else {
+                    format
+                };
+                Action::Expect {
+                    socket,
+                    expectation: Expectation {
+                        matches,
+                        pattern,
+                        format,
+                        skip_others,
+                    },
+                    within,
+                }
+            });
+        let leaf = prop_oneof![
+            send,
+            expect,
+            (0usize..2, "[a-z/._-][^\\x00]*").prop_map(|(socket, path)| Action::SendFile {
+                socket,
+                path: PathBuf::from(path),
+            }),
+            duration().prop_map(|within| Action::ExpectConnection { socket: 0, within }),
+            duration().prop_map(|within| Action::ExpectClose { socket: 0, within }),
+            (proptest::option::of(0usize..2), duration())
+                .prop_map(|(socket, during)| Action::ExpectNothing { socket, during }),
+            duration().prop_map(Action::Sleep),
+            (0usize..2, duration()).prop_map(|(socket, within)| Action::Open { socket, within }),
+            (0usize..2).prop_map(|socket| Action::Close { socket }),
+        ];
+        leaf.prop_recursive(3, 12, 3, |inner| {
+            (
+                1u64..1000,
+                proptest::collection::vec(inner.prop_map(|action| Step { line: 0, action }), 1..4),
+            )
+                .prop_map(|(times, steps)| Action::Repeat { times, steps })
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_steps_write_and_read_back_the_same(
+            actions in proptest::collection::vec(any_action(), 1..6),
+            timeout in (1u64..100_000).prop_map(Duration::from_millis),
+        ) {
+            let mut scenario = every_kind();
+            scenario.sockets.truncate(2);
+            scenario.timeout = timeout;
+            scenario.steps = actions
+                .into_iter()
+                .map(|action| Step { line: 0, action })
+                .collect();
+            let written = write_scenario(&scenario);
+            let read = parse_scenario(&written, &scenario.base_dir, "other").map_err(|error| {
+                proptest::test_runner::TestCaseError::fail(format!("{error}\nin:\n{written}"))
+            })?;
+            proptest::prop_assert_eq!(lineless(read), lineless(scenario));
+        }
     }
 
     #[test]
