@@ -470,7 +470,12 @@ impl Checker<'_> {
         let substituted = vars::substitute_with(text, escape, |name| {
             if self.runtime.contains(name) {
                 runtime = true;
-                return Ok(Lookup::Value(placeholder.to_string().into()));
+                // A socket's address stands for a whole address, except in hex.
+                let value = match name.ends_with(".addr") && placeholder != "00" {
+                    true => "127.0.0.1:1",
+                    false => placeholder,
+                };
+                return Ok(Lookup::Value(value.to_string().into()));
             }
             if let Some(value) = self.vars.get(name) {
                 return Ok(Lookup::Value(value.into_owned().into()));
@@ -845,7 +850,8 @@ impl Run {
         }
         let step_ref = self.step_ref();
         let step = current_step(&mut self.steps, &self.levels).expect("the cursor is in range");
-        if let Kind::Repeat { times, .. } = step.kind {
+        if let Kind::Repeat { times, steps } = &step.kind {
+            let times = if steps.is_empty() { 0 } else { *times };
             out.progress.push(Progress::StepStarted(step_ref.clone()));
             if times == 0 {
                 out.progress.push(Progress::StepFinished {
@@ -925,14 +931,14 @@ impl Run {
             return;
         };
         self.clock = self.clock.max(at);
-        let failed = matches!(outcome, StepOutcome::Failed(_));
+        let failed_step = matches!(outcome, StepOutcome::Failed(_)).then(|| current.step.clone());
         out.progress.push(Progress::StepFinished {
-            step: current.step.clone(),
+            step: current.step,
             outcome,
             duration: duration_since(at, current.started),
         });
-        if failed {
-            self.fail_repeats(&current.step, out);
+        if let Some(step) = failed_step {
+            self.fail_repeats(&step, out);
             self.finish(false, out);
             return;
         }
@@ -1730,12 +1736,6 @@ fn compile_socket(
     let (checked, runtime) = checker
         .check(&socket.addr, Escape::None, "1", true)
         .map_err(fail)?;
-    let checked = if runtime {
-        // Placeholders for ports: the shape is what can be checked.
-        checked.replace("127.0.0.1:1", "127.0.0.1")
-    } else {
-        checked
-    };
     let valid = match socket.role {
         Role::Listen => parse_bind_address(&checked).map(|_| ()),
         Role::Connect => parse_endpoint(&checked)
@@ -1842,11 +1842,6 @@ fn compile_step(
                     let (checked, runtime) = checker
                         .check(text, Escape::None, "1", true)
                         .map_err(&fail)?;
-                    let checked = if runtime {
-                        checked.replace("127.0.0.1:1", "127.0.0.1")
-                    } else {
-                        checked
-                    };
                     let addr = parse_bind_address(&checked)
                         .map_err(|error| fail(format!("to {}: {error}", quote(text))))?;
                     Some(if runtime {
