@@ -43,8 +43,6 @@ pub struct StepRow {
     pub label: String,
     pub line: usize,
     pub state: StepState,
-    /// Time spent in this row's steps so far (a repeat adds up its iterations).
-    elapsed: Duration,
 }
 
 /// How the last run ended.
@@ -171,32 +169,48 @@ impl ScenarioPage {
                 let Some(row) = self.row_of(&step.number, step.top, step.line) else {
                     return;
                 };
-                row.elapsed += *duration;
-                row.state = match outcome {
-                    StepOutcome::Failed(failure) => StepState::Failed {
-                        duration: row.elapsed,
-                        inner: (!is_top).then(|| match step.iteration {
-                            Some((k, n)) => format!("step {}, iteration {k} of {n}", step.number),
-                            None => format!("step {}", step.number),
-                        }),
-                        failure: failure.clone(),
-                    },
-                    StepOutcome::Passed { note } if is_top => StepState::Passed {
-                        duration: row.elapsed,
-                        note: note.clone(),
-                    },
-                    // A step inside a repeat: the row goes on running until the repeat ends.
-                    StepOutcome::Passed { .. } => StepState::Running {
-                        iteration: step.iteration,
-                    },
-                };
+                match outcome {
+                    // A repeat fails after the step inside it that failed: keep that
+                    // step's details (what arrived), with the repeat's time.
+                    StepOutcome::Failed(_)
+                        if is_top && matches!(row.state, StepState::Failed { .. }) =>
+                    {
+                        if let StepState::Failed { duration: took, .. } = &mut row.state {
+                            *took = *duration;
+                        }
+                    }
+                    StepOutcome::Failed(failure) => {
+                        row.state = StepState::Failed {
+                            duration: *duration,
+                            inner: (!is_top).then(|| match step.iteration {
+                                Some((k, n)) => {
+                                    format!("step {}, iteration {k} of {n}", step.number)
+                                }
+                                None => format!("step {}", step.number),
+                            }),
+                            failure: failure.clone(),
+                        }
+                    }
+                    StepOutcome::Passed { note } if is_top => {
+                        row.state = StepState::Passed {
+                            duration: *duration,
+                            note: note.clone(),
+                        }
+                    }
+                    // A step inside a repeat: the row runs on until the repeat ends.
+                    StepOutcome::Passed { .. } => {
+                        row.state = StepState::Running {
+                            iteration: step.iteration,
+                        }
+                    }
+                }
             }
             Progress::Finished { passed } => {
                 for row in &mut self.rows {
                     row.state = match &row.state {
                         // A repeat whose every iteration passed.
                         StepState::Running { .. } if *passed => StepState::Passed {
-                            duration: row.elapsed,
+                            duration: Duration::ZERO,
                             note: None,
                         },
                         StepState::Running { .. } | StepState::Waiting => StepState::NotRun,
@@ -256,7 +270,6 @@ fn rows_of(scenario: &Scenario) -> Vec<StepRow> {
             label: scenario.open_label(index),
             line: socket.line,
             state: StepState::Waiting,
-            elapsed: Duration::ZERO,
         });
     let steps = scenario
         .steps
@@ -267,7 +280,131 @@ fn rows_of(scenario: &Scenario) -> Vec<StepRow> {
             label: scenario.step_label(&step.action),
             line: step.line,
             state: StepState::Waiting,
-            elapsed: Duration::ZERO,
         });
     opening.chain(steps).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::file::parse_scenario;
+    use crate::scenario::run::StepRef;
+
+    const TWO_STEPS_AND_A_REPEAT: &str = r#"
+[[socket]]
+name = "web"
+connect = "127.0.0.1:1"
+
+[[step]]
+send = "a"
+
+[[step]]
+repeat = 5
+steps = [{ send = "b" }, { expect = "b" }]
+
+[[step]]
+sleep = "1ms"
+"#;
+
+    fn page() -> ScenarioPage {
+        let scenario = parse_scenario(TWO_STEPS_AND_A_REPEAT, Path::new("."), "t").unwrap();
+        ScenarioPage {
+            rows: rows_of(&scenario),
+            scenario: Some(scenario),
+            ..ScenarioPage::default()
+        }
+    }
+
+    fn step(number: &str, top: Option<usize>, iteration: Option<(u64, u64)>) -> StepRef {
+        StepRef {
+            number: number.into(),
+            label: String::new(),
+            line: 0,
+            top,
+            iteration,
+        }
+    }
+
+    fn finished(step: StepRef, outcome: StepOutcome) -> Progress {
+        Progress::StepFinished {
+            step,
+            outcome,
+            duration: Duration::from_millis(7),
+        }
+    }
+
+    #[test]
+    fn a_row_per_socket_opened_at_start_then_per_top_level_step() {
+        let page = page();
+        let numbers: Vec<&str> = page.rows.iter().map(|row| row.number.as_str()).collect();
+        assert_eq!(numbers, ["open", "1", "2", "3"]);
+        assert_eq!(page.rows[2].label, "repeat 5 times");
+        assert!(page.rows.iter().all(|row| row.state == StepState::Waiting));
+    }
+
+    #[test]
+    fn a_failure_inside_a_repeat_keeps_what_arrived_and_the_rest_is_not_run() {
+        let mut page = page();
+        let now = Local::now();
+        let passed = || StepOutcome::Passed { note: None };
+        page.apply(&finished(step("1", Some(0), None), passed()), now);
+        page.apply(&Progress::StepStarted(step("2", Some(1), None)), now);
+        page.apply(&finished(step("2.1", Some(1), Some((3, 5))), passed()), now);
+        assert_eq!(
+            page.rows[2].state,
+            StepState::Running {
+                iteration: Some((3, 5))
+            }
+        );
+        let arrived = Failure {
+            message: "the next message does not match".into(),
+            expected: Some(b"b".to_vec()),
+            received: b"x".to_vec(),
+        };
+        page.apply(
+            &finished(
+                step("2.2", Some(1), Some((3, 5))),
+                StepOutcome::Failed(arrived.clone()),
+            ),
+            now,
+        );
+        let summary = Failure {
+            message: "step 2.2 failed in iteration 3 of 5".into(),
+            expected: None,
+            received: Vec::new(),
+        };
+        page.apply(
+            &finished(step("2", Some(1), None), StepOutcome::Failed(summary)),
+            now,
+        );
+        page.apply(&Progress::Finished { passed: false }, now);
+
+        assert_eq!(
+            page.rows[2].state,
+            StepState::Failed {
+                duration: Duration::from_millis(7),
+                inner: Some("step 2.2, iteration 3 of 5".into()),
+                failure: arrived,
+            }
+        );
+        assert_eq!(page.rows[3].state, StepState::NotRun);
+        assert_eq!(page.rows[0].state, StepState::NotRun, "never reported");
+        assert!(matches!(page.finished, Some((RunEnd::Failed, _))));
+        assert!(!page.is_running());
+    }
+
+    #[test]
+    fn variables_are_name_value_pairs() {
+        let mut page = page();
+        page.vars_text = "host=10.0.0.7  port=502\n".into();
+        assert_eq!(
+            page.vars().unwrap(),
+            [
+                ("host".to_string(), "10.0.0.7".to_string()),
+                ("port".to_string(), "502".to_string())
+            ]
+        );
+        page.vars_text = "host".into();
+        assert!(page.vars().unwrap_err().contains("NAME=VALUE"));
+    }
 }

@@ -30,7 +30,8 @@ use crate::engine::framing::FramingSpec;
 use crate::engine::responder::MatchKind;
 use crate::payload::{PayloadSpec, TextEncoding};
 
-pub use run::{Output, Progress, Run, StepOutcome, StepRef};
+use run::quote;
+pub use run::{Output, Progress, Run, StepOutcome, StepRef, describe_duration};
 
 /// How long an expect waits when the file does not say (`timeout = "…"` at the top).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -188,14 +189,14 @@ impl std::error::Error for ScenarioError {}
 /// Labels: what a step does in words, the same in the terminal, the JUnit file and the
 /// window (which lists the steps before they run).
 impl Scenario {
-    /// `open web: connect 127.0.0.1:8080` — the address as written (variables unsubstituted).
+    /// `open web: connect 127.0.0.1:8080`, the address as written (variables unsubstituted).
     pub fn open_label(&self, socket: SocketIndex) -> String {
         let def = &self.sockets[socket];
         let verb = match (def.protocol, def.role) {
             (Protocol::Tcp, Role::Listen) => "listen on",
-            (Protocol::Tcp, Role::Connect) => "connect to",
-            (Protocol::Udp, Role::Listen) => "UDP bound to",
-            (Protocol::Udp, Role::Connect) => "UDP to",
+            (Protocol::Tcp, Role::Connect) => "connect",
+            (Protocol::Udp, Role::Listen) => "UDP bind",
+            (Protocol::Udp, Role::Connect) => "UDP connect",
         };
         format!("open {}: {verb} {}", def.name, def.addr)
     }
@@ -205,11 +206,7 @@ impl Scenario {
         match action {
             Action::Send {
                 socket, payload, ..
-            } => format!(
-                "send on {}: {}",
-                name(*socket),
-                shown_text(&payload.text, payload.format)
-            ),
+            } => format!("send on {}: {}", name(*socket), quote(&payload.text)),
             Action::SendFile { socket, path } => {
                 format!("send file {} on {}", path.display(), name(*socket))
             }
@@ -219,65 +216,34 @@ impl Scenario {
                 ..
             } => {
                 let kind = match expectation.matches {
+                    MatchKind::Any => return format!("expect on {}: anything", name(*socket)),
                     MatchKind::Exact => "exactly",
                     MatchKind::StartsWith => "starts with",
                     MatchKind::Contains => "contains",
                     MatchKind::EndsWith => "ends with",
-                    MatchKind::Regex => "regex",
-                    MatchKind::Any => "anything",
+                    MatchKind::Regex => "matches",
                 };
                 format!(
                     "expect on {}: {kind} {}",
                     name(*socket),
-                    shown_text(&expectation.pattern, expectation.format)
+                    quote(&expectation.pattern)
                 )
             }
-            Action::ExpectConnection { socket, .. } => match self.sockets[*socket].role {
-                Role::Listen => format!("expect a client on {}", name(*socket)),
-                Role::Connect => format!("expect {} connected", name(*socket)),
-            },
-            Action::ExpectClose { socket, .. } => format!("expect {} closed", name(*socket)),
+            Action::ExpectConnection { socket, .. } => {
+                format!("expect a connection on {}", name(*socket))
+            }
+            Action::ExpectClose { socket, .. } => {
+                format!("expect the peer of {} to close", name(*socket))
+            }
             Action::ExpectNothing { socket, during } => format!(
-                "expect nothing for {} on {}",
-                shown_duration(*during),
-                socket.map_or("any socket", name)
+                "expect nothing on {} for {}",
+                socket.map_or("any socket", name),
+                describe_duration(*during)
             ),
-            Action::Sleep(duration) => format!("sleep {}", shown_duration(*duration)),
+            Action::Sleep(duration) => format!("sleep {}", describe_duration(*duration)),
             Action::Open { socket, .. } => self.open_label(*socket),
             Action::Close { socket } => format!("close {}", name(*socket)),
-            Action::Repeat { times, steps } => {
-                let plural = if steps.len() == 1 { "" } else { "s" };
-                format!("repeat {times} times: {} step{plural}", steps.len())
-            }
+            Action::Repeat { times, .. } => format!("repeat {times} times"),
         }
-    }
-}
-
-/// A payload or pattern as written, on one line and not too long to read.
-fn shown_text(text: &str, format: crate::payload::PayloadFormat) -> String {
-    const LONGEST: usize = 48;
-    let escaped = match format {
-        crate::payload::PayloadFormat::Hex => return format!("hex {}", shorten(text, LONGEST)),
-        _ => text.escape_debug().to_string(),
-    };
-    format!("\"{}\"", shorten(&escaped, LONGEST))
-}
-
-fn shorten(text: &str, longest: usize) -> String {
-    match text.char_indices().nth(longest) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_string(),
-    }
-}
-
-/// `250 ms`, `2 s`, `1.5 s`.
-pub fn shown_duration(duration: Duration) -> String {
-    let millis = duration.as_millis();
-    if millis < 1000 || !millis.is_multiple_of(100) {
-        format!("{millis} ms")
-    } else if millis.is_multiple_of(1000) {
-        format!("{} s", millis / 1000)
-    } else {
-        format!("{:.1} s", duration.as_secs_f64())
     }
 }

@@ -118,6 +118,8 @@ pub enum Progress {
 ///   limit never runs out on data that had arrived in time.
 #[derive(Debug)]
 pub struct Run {
+    /// Each socket's `open …` label, as `Scenario::open_label` words it.
+    open_labels: Vec<String>,
     timeout: Duration,
     encoding: TextEncoding,
     sockets: Vec<Socket>,
@@ -532,7 +534,7 @@ pub fn describe_duration(duration: Duration) -> String {
 }
 
 /// A short quotation of typed text for a step's label.
-fn quote(text: &str) -> String {
+pub(crate) fn quote(text: &str) -> String {
     const LONGEST: usize = 40;
     let mut quoted = String::from("\"");
     for (index, c) in text.chars().enumerate() {
@@ -553,27 +555,6 @@ fn quote(text: &str) -> String {
     }
     quoted.push('"');
     quoted
-}
-
-fn kind_words(kind: MatchKind) -> &'static str {
-    match kind {
-        MatchKind::Any => "anything",
-        MatchKind::Exact => "exactly",
-        MatchKind::StartsWith => "starts with",
-        MatchKind::Contains => "contains",
-        MatchKind::EndsWith => "ends with",
-        MatchKind::Regex => "matches",
-    }
-}
-
-fn open_label(socket: &SocketDef) -> String {
-    let what = match (socket.protocol, socket.role) {
-        (Protocol::Tcp, Role::Listen) => "listen on",
-        (Protocol::Tcp, Role::Connect) => "connect",
-        (Protocol::Udp, Role::Listen) => "UDP bind",
-        (Protocol::Udp, Role::Connect) => "UDP connect",
-    };
-    format!("open {}: {what} {}", socket.name, socket.addr)
 }
 
 fn duration_since(later: DateTime<Local>, earlier: DateTime<Local>) -> Duration {
@@ -672,12 +653,16 @@ impl Run {
             sockets.push(compile_socket(socket, &checker, new_session)?);
         }
         let context = Context {
+            scenario,
             sockets: &scenario.sockets,
             encoding: scenario.encoding,
             base_dir: &scenario.base_dir,
         };
         let steps = compile_steps(&scenario.steps, &context, &mut checker)?;
         Ok(Run {
+            open_labels: (0..scenario.sockets.len())
+                .map(|index| scenario.open_label(index))
+                .collect(),
             timeout: scenario.timeout,
             encoding: scenario.encoding,
             sockets,
@@ -793,7 +778,7 @@ impl Run {
                             self.phase = Phase::Opening { next: index + 1 };
                             let step = StepRef {
                                 number: "open".into(),
-                                label: self.open_label(index),
+                                label: self.open_labels[index].clone(),
                                 line: self.sockets[index].line,
                                 top: None,
                                 iteration: None,
@@ -1094,20 +1079,6 @@ impl Run {
             Kind::Expect { pattern, .. } => pattern.pattern(),
             _ => None,
         }
-    }
-
-    fn open_label(&self, index: SocketIndex) -> String {
-        let socket = &self.sockets[index];
-        let def = SocketDef {
-            name: socket.name.clone(),
-            protocol: socket.protocol,
-            role: socket.role,
-            addr: socket.addr_typed.clone(),
-            framing: FramingSpec::default(),
-            open_at_start: socket.open_at_start,
-            line: socket.line,
-        };
-        open_label(&def)
     }
 
     /// Runs the step at the cursor: `Ok` when it is over at once, `Err` what it waits for.
@@ -1720,6 +1691,7 @@ impl Run {
 
 /// What compiling a step needs to know of the scenario.
 struct Context<'a> {
+    scenario: &'a Scenario,
     sockets: &'a [SocketDef],
     encoding: TextEncoding,
     base_dir: &'a std::path::Path,
@@ -1794,14 +1766,13 @@ fn compile_step(
             .get(index)
             .ok_or_else(|| error_at(line, format!("no socket number {}", index + 1)))
     };
-    let (label, kind) = match &step.action {
+    let kind = match &step.action {
         Action::Send {
             socket,
             payload,
             to,
         } => {
             let def = socket_at(*socket)?;
-            let label = format!("send on {}: {}", def.name, quote(&payload.text));
             let payload = if payload.variables {
                 let (text, runtime) = checker
                     .check(
@@ -1851,40 +1822,25 @@ fn compile_step(
                     })
                 }
             };
-            (
-                label,
-                Kind::Send {
-                    socket: *socket,
-                    payload,
-                    to,
-                },
-            )
+            Kind::Send {
+                socket: *socket,
+                payload,
+                to,
+            }
         }
         Action::SendFile { socket, path } => {
-            let def = socket_at(*socket)?;
-            (
-                format!("send file {} on {}", path.display(), def.name),
-                Kind::SendFile {
-                    socket: *socket,
-                    path: context.base_dir.join(path),
-                },
-            )
+            socket_at(*socket)?;
+            Kind::SendFile {
+                socket: *socket,
+                path: context.base_dir.join(path),
+            }
         }
         Action::Expect {
             socket,
             expectation,
             within,
         } => {
-            let def = socket_at(*socket)?;
-            let label = match expectation.matches {
-                MatchKind::Any => format!("expect on {}: anything", def.name),
-                kind => format!(
-                    "expect on {}: {} {}",
-                    def.name,
-                    kind_words(kind),
-                    quote(&expectation.pattern)
-                ),
-            };
+            socket_at(*socket)?;
             let (text, runtime) = checker
                 .check(
                     &expectation.pattern,
@@ -1911,14 +1867,11 @@ fn compile_step(
             } else {
                 PatternSlot::Fixed(pattern)
             };
-            (
-                label,
-                Kind::Expect {
-                    socket: *socket,
-                    pattern,
-                    within: *within,
-                },
-            )
+            Kind::Expect {
+                socket: *socket,
+                pattern,
+                within: *within,
+            }
         }
         Action::ExpectConnection { socket, within } => {
             let def = socket_at(*socket)?;
@@ -1928,13 +1881,10 @@ fn compile_step(
                     def.name
                 )));
             }
-            (
-                format!("expect a connection on {}", def.name),
-                Kind::ExpectConnection {
-                    socket: *socket,
-                    within: *within,
-                },
-            )
+            Kind::ExpectConnection {
+                socket: *socket,
+                within: *within,
+            }
         }
         Action::ExpectClose { socket, within } => {
             let def = socket_at(*socket)?;
@@ -1944,51 +1894,42 @@ fn compile_step(
                     def.name
                 )));
             }
-            (
-                format!("expect the peer of {} to close", def.name),
-                Kind::ExpectClose {
-                    socket: *socket,
-                    within: *within,
-                },
-            )
+            Kind::ExpectClose {
+                socket: *socket,
+                within: *within,
+            }
         }
         Action::ExpectNothing { socket, during } => {
-            let on = match socket {
-                Some(index) => format!("on {}", socket_at(*index)?.name),
-                None => "on any socket".to_string(),
-            };
-            (
-                format!("expect nothing {on} for {}", describe_duration(*during)),
-                Kind::ExpectNothing {
-                    socket: *socket,
-                    during: *during,
-                },
-            )
+            if let Some(index) = socket {
+                socket_at(*index)?;
+            }
+            Kind::ExpectNothing {
+                socket: *socket,
+                during: *during,
+            }
         }
-        Action::Sleep(duration) => (
-            format!("sleep {}", describe_duration(*duration)),
-            Kind::Sleep(*duration),
-        ),
-        Action::Open { socket, within } => (
-            open_label(socket_at(*socket)?),
+        Action::Sleep(duration) => Kind::Sleep(*duration),
+        Action::Open { socket, within } => {
+            socket_at(*socket)?;
             Kind::Open {
                 socket: *socket,
                 within: *within,
-            },
-        ),
-        Action::Close { socket } => (
-            format!("close {}", socket_at(*socket)?.name),
-            Kind::Close { socket: *socket },
-        ),
-        Action::Repeat { times, steps } => (
-            format!("repeat {times} times"),
-            Kind::Repeat {
-                times: *times,
-                steps: compile_steps(steps, context, checker)?,
-            },
-        ),
+            }
+        }
+        Action::Close { socket } => {
+            socket_at(*socket)?;
+            Kind::Close { socket: *socket }
+        }
+        Action::Repeat { times, steps } => Kind::Repeat {
+            times: *times,
+            steps: compile_steps(steps, context, checker)?,
+        },
     };
-    Ok(Compiled { line, label, kind })
+    Ok(Compiled {
+        line,
+        label: context.scenario.step_label(&step.action),
+        kind,
+    })
 }
 
 #[cfg(test)]
