@@ -20,6 +20,8 @@ pub mod report;
 pub mod run;
 pub mod vars;
 
+mod pattern;
+
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;

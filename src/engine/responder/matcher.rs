@@ -18,7 +18,7 @@ pub(super) enum Matcher {
 
 /// Bytes to find, some of which may stand for any byte.
 #[derive(Debug)]
-pub(super) struct BytePattern {
+pub(crate) struct BytePattern {
     bytes: Vec<u8>,
     /// `true` where any byte matches; empty when nothing is a wildcard (the fast path).
     wildcards: Vec<bool>,
@@ -38,19 +38,70 @@ impl Matcher {
                     .map(Matcher::Regex)
                     .map_err(|error| regex_reason(&error, &rule.pattern))
             }
-            kind => {
-                let pattern = BytePattern::compile(&rule.pattern, rule.pattern_format, encoding)
-                    .map_err(|error| error.to_string())?;
-                if pattern.bytes.is_empty() {
-                    return Err(NOTHING_TO_LOOK_FOR.into());
-                }
-                Ok(Matcher::Bytes { kind, pattern })
-            }
+            kind => Ok(Matcher::Bytes {
+                kind,
+                pattern: BytePattern::compile_checked(
+                    &rule.pattern,
+                    rule.pattern_format,
+                    encoding,
+                )?,
+            }),
         }
     }
 }
 
 impl BytePattern {
+    /// Compiles a pattern that must find at least one byte; errors in words.
+    pub(crate) fn compile_checked(
+        text: &str,
+        format: PayloadFormat,
+        encoding: TextEncoding,
+    ) -> Result<BytePattern, String> {
+        let pattern =
+            BytePattern::compile(text, format, encoding).map_err(|error| error.to_string())?;
+        if pattern.bytes.is_empty() {
+            return Err(NOTHING_TO_LOOK_FOR.into());
+        }
+        Ok(pattern)
+    }
+
+    /// The bytes looked for (a wildcard shows as 0).
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Where the pattern first occurs in `data` at or after `from`.
+    pub(crate) fn find_from(&self, data: &[u8], from: usize) -> Option<usize> {
+        let length = self.bytes.len();
+        if data.len() < length || from > data.len() - length {
+            return None;
+        }
+        let first = self.bytes[0];
+        let first_is_wildcard = self.wildcards.first() == Some(&true);
+        data[from..]
+            .windows(length)
+            .position(|window| (first_is_wildcard || window[0] == first) && self.matches_at(window))
+            .map(|position| from + position)
+    }
+
+    /// Whether `data` (no longer than the pattern) may still grow into it: every byte so
+    /// far is the pattern's.
+    pub(crate) fn may_start_with(&self, data: &[u8]) -> bool {
+        let length = data.len().min(self.bytes.len());
+        self.matches_at_prefix(&data[..length])
+    }
+
+    fn matches_at_prefix(&self, window: &[u8]) -> bool {
+        if self.wildcards.is_empty() {
+            return window == &self.bytes[..window.len()];
+        }
+        window
+            .iter()
+            .zip(&self.bytes)
+            .zip(&self.wildcards)
+            .all(|((byte, wanted), any)| *any || byte == wanted)
+    }
+
     fn compile(
         text: &str,
         format: PayloadFormat,
@@ -67,7 +118,7 @@ impl BytePattern {
         })
     }
 
-    pub(super) fn matches(&self, kind: MatchKind, body: &[u8]) -> bool {
+    pub(crate) fn matches(&self, kind: MatchKind, body: &[u8]) -> bool {
         let length = self.bytes.len();
         if body.len() < length {
             return false;
@@ -138,7 +189,7 @@ fn parse_hex_with_wildcards(text: &str) -> Result<BytePattern, PayloadError> {
 
 /// The regex crate's reason, on one line, with the character it points at when it draws
 /// one under a one-line pattern.
-fn regex_reason(error: &regex::Error, pattern: &str) -> String {
+pub(crate) fn regex_reason(error: &regex::Error, pattern: &str) -> String {
     let regex::Error::Syntax(text) = error else {
         return match error {
             regex::Error::CompiledTooBig(limit) => {

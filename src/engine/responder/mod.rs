@@ -4,7 +4,7 @@
 //! once into a [`Responder`], and shared with the owner, which reads the hit counters live.
 
 mod file;
-mod matcher;
+pub(crate) mod matcher;
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
