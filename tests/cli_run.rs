@@ -233,7 +233,7 @@ fn an_invalid_file_exits_2_naming_line_and_column_before_anything_runs() {
     assert_eq!(outcome.stdout, "");
     let line = outcome.stderr.lines().next().unwrap();
     assert!(
-        line.starts_with(&format!("{bad}: line 7, column ")),
+        line.starts_with(&format!("{bad}: line 10, column 1: unknown key `sned`")),
         "{line}"
     );
     assert_eq!(outcome.stderr.lines().count(), 1, "{}", outcome.stderr);
@@ -320,7 +320,10 @@ fn a_failing_run_writes_its_failure_to_the_junit_file() {
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(xml.contains("<failure message="), "{xml}");
     // The control byte arrives escaped for display, never raw.
-    assert!(xml.contains("\"a\\x01b\""), "{xml}");
+    assert!(
+        xml.contains("received  3 bytes: &quot;a\\x01b&quot;"),
+        "{xml}"
+    );
     assert!(!xml.contains('\u{1}'), "{xml}");
 }
 
@@ -458,4 +461,63 @@ fn wait_until_listening(port: u16) {
         assert!(Instant::now() < deadline, "nothing listens on {port}");
         thread::sleep(Duration::from_millis(20));
     }
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_the_run_writes_the_junit_file_and_exits_1() {
+    use std::io::{BufRead, BufReader};
+    use std::sync::mpsc;
+
+    let addr = echo_server();
+    let dir = Dir::new("ctrl-c");
+    let steps = "[[step]]\nsleep = \"60s\"\n\n[[step]]\nclose = \"echo\"\n";
+    let file = dir.file("echo.toml", &echo_scenario(&addr.to_string(), steps));
+    let junit = dir.path("report.xml");
+    let mut process = Running(
+        Command::new(env!("CARGO_BIN_EXE_socklab"))
+            .args(["run", &file, "--junit", &junit])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let (tx, lines) = mpsc::channel();
+    let stdout = BufReader::new(process.0.stdout.take().unwrap());
+    thread::spawn(move || {
+        for line in stdout.lines() {
+            if tx.send(line.unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    // The socket is open (its line is printed) before the sleep begins.
+    loop {
+        let line = lines.recv_timeout(WAIT).expect("a line within the limit");
+        if line.starts_with("  PASS  open") {
+            break;
+        }
+    }
+    let sent = Command::new("kill")
+        .args(["-INT", &process.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let deadline = Instant::now() + WAIT;
+    let status = loop {
+        if let Some(status) = process.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "Ctrl-C did not end the run");
+        thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(1));
+    let rest: Vec<String> = lines.iter().collect();
+    assert!(rest[0].starts_with("  FAIL  1 "), "{rest:?}");
+    assert_eq!(rest[1].trim(), "stopped", "{rest:?}");
+    assert!(rest[2].starts_with("  SKIP  2 "), "{rest:?}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("<failure message=\"stopped\""), "{xml}");
+    assert!(xml.contains("<skipped/>"), "{xml}");
 }

@@ -355,7 +355,8 @@ fn format_step(result: &StepResult, aggregate: bool) -> String {
     };
     let mut line = format!(
         "  {status}  {:<6} {duration:>8}  {}",
-        result.step.number, result.step.label
+        result.step.number,
+        printable(&result.step.label)
     );
     if aggregate {
         let _ = write!(line, "  ×{}", result.runs);
@@ -371,6 +372,25 @@ fn format_step(result: &StepResult, aggregate: bool) -> String {
         let _ = write!(line, "  ({note})");
     }
     line
+}
+
+/// `text` with control characters escaped, so a label quoting typed bytes cannot move
+/// the terminal's cursor or break a CI log's line.
+fn printable(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            let mut buf = [0; 4];
+            // Backslashes already in the text stay as they are.
+            out.push_str(&escape_for_display(c.encode_utf8(&mut buf).as_bytes()));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// The lines under a failed step: the message, then what was expected and what arrived.
@@ -522,7 +542,8 @@ pub fn junit_xml(reports: &[RunReport]) -> String {
     let mut writer = Writer::new_with_indent(Cursor::new(Vec::new()), b' ', 2);
     // Writing to a Vec cannot fail.
     write_junit(&mut writer, reports).expect("writing XML to memory");
-    let bytes = writer.into_inner().into_inner();
+    let mut bytes = writer.into_inner().into_inner();
+    bytes.push(b'\n');
     String::from_utf8(bytes).expect("the XML writer writes UTF-8")
 }
 
@@ -974,6 +995,21 @@ mod tests {
                 "  PASS  2.1       50 µs  send on echo  [2/2]",
                 "  PASS  2.1       80 µs  send on echo  ×2, mean 40 µs",
             ]
+        );
+    }
+
+    #[test]
+    fn control_characters_in_a_label_are_escaped() {
+        let result = StepResult {
+            step: step("1", "send on echo: \"a\u{1}b\u{1b}[2J\\n\"", 0, None),
+            outcome: Some(StepOutcome::Passed { note: None }),
+            duration: Duration::from_micros(5),
+            runs: 1,
+            failed: 0,
+        };
+        assert_eq!(
+            step_line(&result),
+            "  PASS  1          5 µs  send on echo: \"a\\x01b\\x1b[2J\\n\""
         );
     }
 
