@@ -470,7 +470,12 @@ impl Checker<'_> {
         let substituted = vars::substitute_with(text, escape, |name| {
             if self.runtime.contains(name) {
                 runtime = true;
-                return Ok(Lookup::Value(placeholder.to_string().into()));
+                // A socket's address stands for a whole address, except in hex.
+                let value = match name.ends_with(".addr") && placeholder != "00" {
+                    true => "127.0.0.1:1",
+                    false => placeholder,
+                };
+                return Ok(Lookup::Value(value.to_string().into()));
             }
             if let Some(value) = self.vars.get(name) {
                 return Ok(Lookup::Value(value.into_owned().into()));
@@ -845,7 +850,8 @@ impl Run {
         }
         let step_ref = self.step_ref();
         let step = current_step(&mut self.steps, &self.levels).expect("the cursor is in range");
-        if let Kind::Repeat { times, .. } = step.kind {
+        if let Kind::Repeat { times, steps } = &step.kind {
+            let times = if steps.is_empty() { 0 } else { *times };
             out.progress.push(Progress::StepStarted(step_ref.clone()));
             if times == 0 {
                 out.progress.push(Progress::StepFinished {
@@ -925,14 +931,14 @@ impl Run {
             return;
         };
         self.clock = self.clock.max(at);
-        let failed = matches!(outcome, StepOutcome::Failed(_));
+        let failed_step = matches!(outcome, StepOutcome::Failed(_)).then(|| current.step.clone());
         out.progress.push(Progress::StepFinished {
-            step: current.step.clone(),
+            step: current.step,
             outcome,
             duration: duration_since(at, current.started),
         });
-        if failed {
-            self.fail_repeats(&current.step, out);
+        if let Some(step) = failed_step {
+            self.fail_repeats(&step, out);
             self.finish(false, out);
             return;
         }
@@ -1730,12 +1736,6 @@ fn compile_socket(
     let (checked, runtime) = checker
         .check(&socket.addr, Escape::None, "1", true)
         .map_err(fail)?;
-    let checked = if runtime {
-        // Placeholders for ports: the shape is what can be checked.
-        checked.replace("127.0.0.1:1", "127.0.0.1")
-    } else {
-        checked
-    };
     let valid = match socket.role {
         Role::Listen => parse_bind_address(&checked).map(|_| ()),
         Role::Connect => parse_endpoint(&checked)
@@ -1842,11 +1842,6 @@ fn compile_step(
                     let (checked, runtime) = checker
                         .check(text, Escape::None, "1", true)
                         .map_err(&fail)?;
-                    let checked = if runtime {
-                        checked.replace("127.0.0.1:1", "127.0.0.1")
-                    } else {
-                        checked
-                    };
                     let addr = parse_bind_address(&checked)
                         .map_err(|error| fail(format!("to {}: {error}", quote(text))))?;
                     Some(if runtime {
@@ -1994,4 +1989,275 @@ fn compile_step(
         ),
     };
     Ok(Compiled { line, label, kind })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::engine::ConnInfo;
+
+    fn at(start: DateTime<Local>, millis: u64) -> DateTime<Local> {
+        add(start, Duration::from_millis(millis))
+    }
+
+    /// A run of `actions` on one TCP client `web`, already connected at `t0`.
+    fn connected(actions: Vec<Action>) -> (Run, Output, DateTime<Local>, SessionId) {
+        let scenario = Scenario {
+            name: "unit".into(),
+            base_dir: Path::new("/nonexistent-socklab-dir").into(),
+            vars: Vec::new(),
+            timeout: Duration::from_secs(1),
+            encoding: TextEncoding::Utf8,
+            sockets: vec![SocketDef {
+                name: "web".into(),
+                protocol: Protocol::Tcp,
+                role: Role::Connect,
+                addr: "127.0.0.1:9".into(),
+                framing: FramingSpec::default(),
+                open_at_start: true,
+                line: 3,
+            }],
+            steps: actions
+                .into_iter()
+                .enumerate()
+                .map(|(index, action)| Step {
+                    line: 10 + index,
+                    action,
+                })
+                .collect(),
+        };
+        let mut next = 0;
+        let mut run = Run::new(&scenario, &[], &mut || {
+            next += 1;
+            SessionId::new(next)
+        })
+        .unwrap();
+        let t0 = Local::now();
+        let mut out = Output::default();
+        run.start(t0, &mut out);
+        let session = run.session_of(0).unwrap();
+        let info = ConnInfo {
+            conn: ConnId::new(1),
+            local: "127.0.0.1:5000".parse().unwrap(),
+            peer: "127.0.0.1:9".parse().unwrap(),
+            counters: Default::default(),
+        };
+        run.on_event(&event(session, t0, EventKind::Connected(info)), &mut out);
+        assert_eq!(run.var("web.port").as_deref(), Some("5000"));
+        (run, out, t0, session)
+    }
+
+    fn event(session: SessionId, time: DateTime<Local>, kind: EventKind) -> Event {
+        Event {
+            time,
+            session,
+            kind,
+        }
+    }
+
+    fn data(session: SessionId, time: DateTime<Local>, bytes: &[u8]) -> Event {
+        event(
+            session,
+            time,
+            EventKind::received_raw(ConnId::new(1), bytes.to_vec()),
+        )
+    }
+
+    fn expect_ok(within_ms: u64) -> Action {
+        Action::Expect {
+            socket: 0,
+            expectation: Expectation {
+                matches: MatchKind::Exact,
+                pattern: "OK".into(),
+                format: PayloadFormat::Text,
+                skip_others: false,
+            },
+            within: Duration::from_millis(within_ms),
+        }
+    }
+
+    fn last_outcome(out: &Output) -> (String, StepOutcome, Duration) {
+        out.progress
+            .iter()
+            .rev()
+            .find_map(|p| match p {
+                Progress::StepFinished {
+                    step,
+                    outcome,
+                    duration,
+                } => Some((step.number.clone(), outcome.clone(), *duration)),
+                _ => None,
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn data_that_arrived_in_time_passes_even_when_handed_over_late() {
+        let (mut run, mut out, t0, session) = connected(vec![expect_ok(100)]);
+        assert_eq!(run.next_deadline(), Some(at(t0, 100)));
+        // The owner was busy: the event stamped at 80 ms is handed over at 500 ms.
+        run.on_event(&data(session, at(t0, 80), b"OK"), &mut out);
+        run.advance(at(t0, 500), &mut out);
+        assert_eq!(
+            last_outcome(&out),
+            ("1".into(), passed(None), Duration::from_millis(80))
+        );
+        assert_eq!(run.result(), Some(true));
+        assert!(
+            out.commands
+                .iter()
+                .any(|c| matches!(c, Command::Stop { session: s } if *s == session)),
+            "the run stops its socket"
+        );
+    }
+
+    #[test]
+    fn data_stamped_after_the_limit_is_too_late() {
+        let (mut run, mut out, t0, session) = connected(vec![expect_ok(100)]);
+        run.on_event(&data(session, at(t0, 150), b"OK"), &mut out);
+        let (number, outcome, duration) = last_outcome(&out);
+        assert_eq!(number, "1");
+        assert_eq!(duration, Duration::from_millis(100));
+        assert_eq!(
+            outcome,
+            failed_expect("nothing matched within 100 ms", b"OK".to_vec(), Vec::new())
+        );
+        assert_eq!(run.result(), Some(false));
+    }
+
+    #[test]
+    fn the_peer_closing_while_an_expect_waits_fails_it_with_what_arrived() {
+        let (mut run, mut out, t0, session) = connected(vec![expect_ok(1000)]);
+        run.on_event(&data(session, at(t0, 10), b"O"), &mut out);
+        assert_eq!(run.result(), None, "a prefix of the pattern waits");
+        let closed = EventKind::Closed {
+            conn: ConnId::new(1),
+            reason: CloseReason::PeerClosed,
+            unsent: 0,
+        };
+        run.on_event(&event(session, at(t0, 20), closed), &mut out);
+        assert_eq!(
+            last_outcome(&out).1,
+            failed_expect(
+                "the peer closed the connection (peer closed)",
+                b"OK".to_vec(),
+                b"O".to_vec()
+            )
+        );
+    }
+
+    #[test]
+    fn a_missing_file_fails_its_send_file_step_in_words() {
+        let (run, out, _, _) = connected(vec![Action::SendFile {
+            socket: 0,
+            path: "missing.bin".into(),
+        }]);
+        assert_eq!(
+            last_outcome(&out).1,
+            failed(
+                "cannot send /nonexistent-socklab-dir/missing.bin: no such file or folder (was it removed?)"
+            )
+        );
+        assert_eq!(run.result(), Some(false));
+    }
+
+    #[test]
+    fn an_engine_error_fails_the_current_step_with_its_words() {
+        let (mut run, mut out, t0, session) = connected(vec![
+            Action::Send {
+                socket: 0,
+                payload: PayloadSpec {
+                    text: "x".into(),
+                    ..PayloadSpec::default()
+                },
+                to: None,
+            },
+            Action::Sleep(Duration::from_secs(1)),
+        ]);
+        let error = EventKind::Error {
+            message: "the send queue is full".into(),
+        };
+        run.on_event(&event(session, at(t0, 5), error), &mut out);
+        assert_eq!(
+            last_outcome(&out),
+            (
+                "2".into(),
+                failed("web: the send queue is full"),
+                Duration::from_millis(5)
+            )
+        );
+    }
+
+    #[test]
+    fn captures_and_socket_ports_are_known_only_in_file_order() {
+        let capture = Action::Expect {
+            socket: 0,
+            expectation: Expectation {
+                matches: MatchKind::Regex,
+                pattern: "id=(?P<id>\\d+)".into(),
+                format: PayloadFormat::Text,
+                skip_others: false,
+            },
+            within: Duration::from_secs(1),
+        };
+        let use_it = Action::Send {
+            socket: 0,
+            payload: PayloadSpec {
+                text: "{{id}} from {{web.port}}".into(),
+                ..PayloadSpec::default()
+            },
+            to: None,
+        };
+        let (mut run, mut out, t0, session) = connected(vec![capture.clone(), use_it.clone()]);
+        run.on_event(&data(session, at(t0, 1), b"id=42"), &mut out);
+        let sent = out.commands.iter().find_map(|c| match c {
+            Command::Send {
+                data: Payload::Template(template),
+                ..
+            } => {
+                let mut bytes = Vec::new();
+                template.render(
+                    &crate::payload::TemplateValues::unprompted(1, 1, None),
+                    &mut bytes,
+                );
+                Some(bytes)
+            }
+            _ => None,
+        });
+        assert_eq!(sent.as_deref(), Some(&b"42 from 5000"[..]));
+
+        let scenario = Scenario {
+            name: "x".into(),
+            base_dir: ".".into(),
+            vars: Vec::new(),
+            timeout: Duration::from_secs(1),
+            encoding: TextEncoding::Utf8,
+            sockets: vec![SocketDef {
+                name: "web".into(),
+                protocol: Protocol::Tcp,
+                role: Role::Connect,
+                addr: "127.0.0.1:9".into(),
+                framing: FramingSpec::default(),
+                open_at_start: true,
+                line: 3,
+            }],
+            steps: vec![
+                Step {
+                    line: 7,
+                    action: use_it,
+                },
+                Step {
+                    line: 8,
+                    action: capture,
+                },
+            ],
+        };
+        let error = Run::new(&scenario, &[], &mut || SessionId::new(1)).unwrap_err();
+        assert_eq!(
+            (error.line, error.message.as_str()),
+            (7, "unknown variable {{id}}")
+        );
+    }
 }
