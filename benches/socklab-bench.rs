@@ -4,10 +4,12 @@
 //!
 //! `cargo bench --bench socklab-bench -- [SCENARIO …]`, scenarios: chat, chat-1000, ingest,
 //! ingest-idle, send, file, scale, churn, logview, flood, crowded, udp-ingest, udp-fanout,
-//! udp-flood, responder, framing-ingest, or all (the default).
+//! udp-flood, responder, framing-ingest, scenario, or all (the default).
 
 #[path = "socklab-bench/messages.rs"]
 mod messages;
+#[path = "socklab-bench/scenario.rs"]
+mod scenario;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -60,6 +62,7 @@ fn main() {
             "udp-flood",
             "responder",
             "framing-ingest",
+            "scenario",
         ]
         .map(String::from)
         .to_vec();
@@ -85,6 +88,7 @@ fn main() {
             "udp-flood" => udp_flood(200_000, Duration::from_secs(5)),
             "responder" => messages::responder(100, 10_000),
             "framing-ingest" => messages::framing_ingest(4 * GIB),
+            "scenario" => scenario::scenario(100_000),
             other => eprintln!("unknown scenario {other:?}"),
         }
     }

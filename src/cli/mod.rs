@@ -10,6 +10,7 @@
 mod client;
 mod format;
 mod rules;
+mod run;
 mod server;
 mod udp;
 
@@ -23,6 +24,7 @@ use crossbeam_channel::Receiver;
 
 use crate::engine::{Command, Engine, SessionId, parse_endpoint};
 pub use rules::MessageArgs;
+pub use run::{Driven, Ended, drive_scenario};
 
 const EVENT_FORMAT_HELP: &str = "\
 SERVER OUTPUT
@@ -53,6 +55,18 @@ UDP OUTPUT
     error MESSAGE                             (e.g. nothing to reply to yet; it goes on)
   NOTE: `checksum ok` or `checksum WRONG` (--check), `cut: over the maximum message size`,
   `incomplete message` (bytes left when the peer closed).
+
+RUN OUTPUT
+  `socklab run FILE...`: a header per run, then one line per finished step:
+    RUN   http.toml
+      PASS  1        350 µs  send on web: \"GET / HTTP/1.0\\r\\n\\r\\n\"
+      FAIL  2        2.00 s  expect on web: starts with \"HTTP/1.1\"
+              MESSAGE, then what was expected and what arrived: text and hex, 256 bytes at most
+      SKIP  3                close web                     (not run after a failure)
+    FAIL http.toml: step 2 of 3 failed after 2.01 s        (or PASS http.toml: 3 steps in 0.21 s)
+  A step inside a `repeat` gets one line per repeat, with its count and mean time
+  (`×100000, mean 32 µs`); a failing iteration is shown in full, with `[517/100000]`;
+  --verbose shows every iteration. Exit 0: all passed; 1: a step failed; 2: invalid input.
 
 RULES FILES
   --rules FILE answers each received message on the network thread, as the window's
@@ -102,6 +116,11 @@ pub enum CliCommand {
     /// are sent as datagrams (newline included) to --to, or else to the last sender.
     /// `quit`, Ctrl-C or SIGTERM stop it; stdin ending does not.
     Udp(UdpArgs),
+    /// Run scenario files (send/expect tests): every file is read and checked first, then
+    /// each runs in turn. One line per step; on a failure what was expected and what
+    /// arrived, as text and hex. Exit 0 when every step passed, 1 when one failed (or
+    /// Ctrl-C stopped it), 2 when a file or an option is invalid.
+    Run(RunArgs),
 }
 
 #[derive(Args, Debug)]
@@ -173,17 +192,42 @@ pub struct UdpArgs {
     pub messages: MessageArgs,
 }
 
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Scenario files (TOML), run one after another.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// A variable, overriding the file's `[vars]`: `--var host=10.0.0.7`. Repeatable.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Also write the results as JUnit XML to PATH (replaced if it exists).
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// Run each file N times in a row.
+    #[arg(long, default_value_t = 1, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub repeat: u64,
+    /// Print every iteration of steps inside a `repeat` (otherwise one line per step
+    /// with its count, and failing iterations).
+    #[arg(long)]
+    pub verbose: bool,
+}
+
 /// Runs a headless command to completion.
 pub fn run(command: CliCommand) -> ExitCode {
     let result = match command {
         CliCommand::Server(args) => server::run(args),
         CliCommand::Client(args) => client::run(args),
         CliCommand::Udp(args) => udp::run(args),
+        CliCommand::Run(args) => run::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("socklab: {}", failure.message);
+            // An empty message: the command printed its own.
+            if !failure.message.is_empty() {
+                eprintln!("socklab: {}", failure.message);
+            }
             ExitCode::from(failure.code)
         }
     }
