@@ -54,29 +54,9 @@ pub fn clock(time: &DateTime<Local>) -> String {
     time.format("%H:%M:%S%.3f").to_string()
 }
 
-/// How long a step took: `850 µs`, `12 ms`, `2.01 s`.
-pub fn duration_text(duration: std::time::Duration) -> String {
-    let micros = duration.as_micros();
-    if micros < 1000 {
-        format!("{micros} µs")
-    } else if micros < 1_000_000 {
-        format!("{} ms", micros / 1000)
-    } else {
-        format!("{:.2} s", duration.as_secs_f64())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_read_in_the_unit_that_fits() {
-        use std::time::Duration;
-        assert_eq!(duration_text(Duration::from_micros(850)), "850 µs");
-        assert_eq!(duration_text(Duration::from_micros(12_400)), "12 ms");
-        assert_eq!(duration_text(Duration::from_millis(2_014)), "2.01 s");
-    }
 
     #[test]
     fn counts_are_grouped_and_singular_for_one() {

@@ -43,8 +43,8 @@ use chrono::{DateTime, Local};
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 
+use super::Scenario;
 use super::run::{Failure, Progress, StepOutcome, StepRef};
-use super::{Action, Role, Scenario};
 use crate::payload::{escape_for_display, hex_dump};
 
 /// At most this many bytes of what was expected and of what arrived are shown.
@@ -160,7 +160,7 @@ impl Collector {
         let top_labels = scenario
             .steps
             .iter()
-            .map(|step| (step.line, describe_action(scenario, &step.action)))
+            .map(|step| (step.line, scenario.step_label(&step.action)))
             .collect();
         Collector {
             report: RunReport {
@@ -483,43 +483,6 @@ pub fn format_duration(duration: Duration) -> String {
     }
 }
 
-/// A step in words, for steps that never ran (those that ran are labelled by the run).
-fn describe_action(scenario: &Scenario, action: &Action) -> String {
-    let socket = |index: usize| {
-        scenario
-            .sockets
-            .get(index)
-            .map_or("?", |socket| socket.name.as_str())
-    };
-    match action {
-        Action::Send { socket: s, .. } | Action::SendFile { socket: s, .. } => {
-            format!("send on {}", socket(*s))
-        }
-        Action::Expect { socket: s, .. } => format!("expect on {}", socket(*s)),
-        Action::ExpectConnection { socket: s, .. } => {
-            let role = scenario.sockets.get(*s).map(|d| d.role);
-            match role {
-                Some(Role::Listen) => format!("expect a connection on {}", socket(*s)),
-                _ => format!("expect {} connected", socket(*s)),
-            }
-        }
-        Action::ExpectClose { socket: s, .. } => format!("expect a close on {}", socket(*s)),
-        Action::ExpectNothing { socket: s, during } => match s {
-            Some(s) => format!("expect nothing on {} for {:?}", socket(*s), during),
-            None => format!("expect nothing for {during:?}"),
-        },
-        Action::Sleep(duration) => format!("sleep {duration:?}"),
-        Action::Open { socket: s, .. } => format!("open {}", socket(*s)),
-        Action::Close { socket: s } => format!("close {}", socket(*s)),
-        Action::Repeat { times, steps } => {
-            format!(
-                "repeat {times} times ({})",
-                plural(steps.len(), "step", "steps")
-            )
-        }
-    }
-}
-
 fn file_stem(file: &Path) -> String {
     file.file_stem().map_or_else(
         || file.display().to_string(),
@@ -722,6 +685,7 @@ mod tests {
 
     use super::*;
     use crate::engine::framing::FramingSpec;
+    use crate::scenario::{Action, Role};
     use crate::scenario::{Protocol, SocketDef, Step};
 
     fn scenario() -> Scenario {

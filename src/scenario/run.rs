@@ -233,8 +233,6 @@ struct Socket {
     protocol: Protocol,
     role: Role,
     addr: Text,
-    /// As typed, for labels.
-    addr_typed: String,
     framing: FramingSpec,
     open_at_start: bool,
     line: usize,
@@ -1724,7 +1722,6 @@ fn compile_socket(
         } else {
             Text::Fixed(checked)
         },
-        addr_typed: socket.addr.clone(),
         framing: socket.framing.clone(),
         open_at_start: socket.open_at_start,
         line: socket.line,

@@ -6,9 +6,9 @@ use eframe::egui;
 
 use super::action::Action;
 use super::theme;
-use crate::model::format::duration_text;
 use crate::model::scenario::{RunEnd, ScenarioPage, StepRow, StepState};
 use crate::payload::{escape_for_display, hex_dump};
+use crate::scenario::report::format_duration;
 use crate::scenario::run::Failure;
 
 /// Bytes of what was expected or received shown under a failed step.
@@ -118,7 +118,7 @@ fn status_ui(ui: &mut egui::Ui, page: &ScenarioPage) {
                 format!(
                     "Passed: {} steps in {}",
                     page.rows.len(),
-                    duration_text(took)
+                    format_duration(took)
                 ),
             );
         }
@@ -128,7 +128,10 @@ fn status_ui(ui: &mut egui::Ui, page: &ScenarioPage) {
                 .iter()
                 .find(|row| matches!(row.state, StepState::Failed { .. }))
                 .map_or(String::new(), |row| format!(" at step {}", row.number));
-            theme::error_label_ui(ui, format!("Failed{failed} after {}", duration_text(took)));
+            theme::error_label_ui(
+                ui,
+                format!("Failed{failed} after {}", format_duration(took)),
+            );
         }
         None => {}
     }
@@ -168,7 +171,7 @@ fn step_row_ui(ui: &mut egui::Ui, row: &StepRow) {
             iteration: Some((k, n)),
         } => ui.label(format!("{k} of {n}")),
         StepState::Passed { duration, .. } | StepState::Failed { duration, .. } => {
-            ui.label(duration_text(*duration))
+            ui.label(format_duration(*duration))
         }
         _ => ui.label(""),
     };
