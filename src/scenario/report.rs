@@ -930,7 +930,7 @@ mod tests {
             [
                 "  PASS  2.1       60 µs  send on echo  ×2, mean 30 µs",
                 "  FAIL  2.2      2.00 s  expect on echo  ×2, 1 failed, mean 1.00 s",
-                "  SKIP  1                sleep 1ms",
+                "  SKIP  1                sleep 1 ms",
                 "  SKIP  3                close echo",
                 "FAIL echo.toml: step 2.2 of 3 failed after 2.10 s",
             ]

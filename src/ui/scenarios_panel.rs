@@ -138,14 +138,15 @@ fn status_ui(ui: &mut egui::Ui, page: &ScenarioPage) {
 }
 
 fn step_row_ui(ui: &mut egui::Ui, row: &StepRow) {
-    let (mark, word) = match &row.state {
-        StepState::Waiting => ("·", "waiting"),
-        StepState::Running { .. } => ("▶", "running"),
-        StepState::Passed { .. } => ("✔", "passed"),
-        StepState::Failed { .. } => ("✖", "failed"),
-        StepState::NotRun => ("–", "not run"),
+    // Words, not symbols: every font has them, and a screen reader says them.
+    let word = match &row.state {
+        StepState::Waiting => "waiting",
+        StepState::Running { .. } => "running",
+        StepState::Passed { .. } => "passed",
+        StepState::Failed { .. } => "FAILED",
+        StepState::NotRun => "not run",
     };
-    let text = egui::RichText::new(format!("{mark} {word}"));
+    let text = egui::RichText::new(word).strong();
     let text = match row.state {
         StepState::Failed { .. } => text.color(ui.visuals().error_fg_color),
         StepState::Passed { .. } => text.color(ui.visuals().selection.stroke.color),
