@@ -131,6 +131,11 @@ fn a_scenario_runs_by_clicking_and_every_step_ticks_as_passed() {
     });
     // Its log has what the run sent and received.
     let session = &harness.state().sessions()[0];
+    assert_eq!(
+        session.addr,
+        server.to_string(),
+        "its address as substituted"
+    );
     assert_eq!(session.totals().bytes_out, session.totals().bytes_in);
     assert!(session.totals().bytes_out > 0);
 }

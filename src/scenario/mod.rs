@@ -189,16 +189,11 @@ impl std::error::Error for ScenarioError {}
 /// Labels: what a step does in words, the same in the terminal, the JUnit file and the
 /// window (which lists the steps before they run).
 impl Scenario {
-    /// `open web: connect 127.0.0.1:8080`, the address as written (variables unsubstituted).
+    /// `open web: connect {{host}}:8080`, the address as written (a run shows it with its
+    /// variables substituted).
     pub fn open_label(&self, socket: SocketIndex) -> String {
         let def = &self.sockets[socket];
-        let verb = match (def.protocol, def.role) {
-            (Protocol::Tcp, Role::Listen) => "listen on",
-            (Protocol::Tcp, Role::Connect) => "connect",
-            (Protocol::Udp, Role::Listen) => "UDP bind",
-            (Protocol::Udp, Role::Connect) => "UDP connect",
-        };
-        format!("open {}: {verb} {}", def.name, def.addr)
+        open_words(&def.name, def.protocol, def.role, &def.addr)
     }
 
     pub fn step_label(&self, action: &Action) -> String {
@@ -246,4 +241,15 @@ impl Scenario {
             Action::Repeat { times, .. } => format!("repeat {times} times"),
         }
     }
+}
+
+/// `open web: connect 127.0.0.1:8080`.
+pub(crate) fn open_words(name: &str, protocol: Protocol, role: Role, addr: &str) -> String {
+    let verb = match (protocol, role) {
+        (Protocol::Tcp, Role::Listen) => "listen on",
+        (Protocol::Tcp, Role::Connect) => "connect",
+        (Protocol::Udp, Role::Listen) => "UDP bind",
+        (Protocol::Udp, Role::Connect) => "UDP connect",
+    };
+    format!("open {name}: {verb} {addr}")
 }

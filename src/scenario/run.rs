@@ -26,6 +26,7 @@ use super::pattern::{Pattern, StreamMatch};
 use super::vars::{self, Escape, Lookup, Vars};
 use super::{
     Action, Expectation, Protocol, Role, Scenario, ScenarioError, SocketDef, SocketIndex, Step,
+    open_words,
 };
 use crate::engine::framing::{Framing, FramingSpec};
 use crate::engine::responder::MatchKind;
@@ -88,6 +89,8 @@ pub enum Progress {
     SocketOpening {
         socket: SocketIndex,
         session: SessionId,
+        /// Where it listens or connects, variables substituted.
+        addr: String,
     },
     StepStarted(StepRef),
     StepFinished {
@@ -118,8 +121,6 @@ pub enum Progress {
 ///   limit never runs out on data that had arrived in time.
 #[derive(Debug)]
 pub struct Run {
-    /// Each socket's `open …` label, as `Scenario::open_label` words it.
-    open_labels: Vec<String>,
     timeout: Duration,
     encoding: TextEncoding,
     sockets: Vec<Socket>,
@@ -658,9 +659,6 @@ impl Run {
         };
         let steps = compile_steps(&scenario.steps, &context, &mut checker)?;
         Ok(Run {
-            open_labels: (0..scenario.sockets.len())
-                .map(|index| scenario.open_label(index))
-                .collect(),
             timeout: scenario.timeout,
             encoding: scenario.encoding,
             sockets,
@@ -776,7 +774,7 @@ impl Run {
                             self.phase = Phase::Opening { next: index + 1 };
                             let step = StepRef {
                                 number: "open".into(),
-                                label: self.open_labels[index].clone(),
+                                label: self.open_label(index),
                                 line: self.sockets[index].line,
                                 top: None,
                                 iteration: None,
@@ -1303,20 +1301,35 @@ impl Run {
     }
 
     /// Asks the engine to open a socket: framing first, then listen, connect or bind.
+    /// The socket's address with its variables as they are now (as typed if one has no
+    /// value yet: opening then fails and says why).
+    fn address_now(&self, index: SocketIndex) -> Result<String, String> {
+        match &self.sockets[index].addr {
+            Text::Fixed(addr) => Ok(addr.clone()),
+            Text::Runtime(text) => {
+                substitute_now(&self.vars, &self.socket_vars, text, Escape::None)
+            }
+        }
+    }
+
+    fn open_label(&self, index: SocketIndex) -> String {
+        let s = &self.sockets[index];
+        let addr = match (self.address_now(index), &s.addr) {
+            (Ok(addr), _) => addr,
+            (Err(_), Text::Runtime(typed) | Text::Fixed(typed)) => typed.clone(),
+        };
+        open_words(&s.name, s.protocol, s.role, &addr)
+    }
+
     fn open_socket(
         &mut self,
         index: SocketIndex,
         within: Duration,
         out: &mut Output,
     ) -> Result<StepOutcome, Wait> {
-        let addr = match &self.sockets[index].addr {
-            Text::Fixed(addr) => addr.clone(),
-            Text::Runtime(text) => {
-                match substitute_now(&self.vars, &self.socket_vars, text, Escape::None) {
-                    Ok(addr) => addr,
-                    Err(message) => return Ok(failed(message)),
-                }
-            }
+        let addr = match self.address_now(index) {
+            Ok(addr) => addr,
+            Err(message) => return Ok(failed(message)),
         };
         let s = &mut self.sockets[index];
         s.clear();
@@ -1326,6 +1339,7 @@ impl Run {
         out.progress.push(Progress::SocketOpening {
             socket: index,
             session,
+            addr: addr.clone(),
         });
         if s.framing != FramingSpec::default() {
             out.commands.push(Command::SetFraming {

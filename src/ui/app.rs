@@ -670,7 +670,11 @@ impl SocklabApp {
     fn carry_out_scenario(&mut self, out: Output) {
         let now = chrono::Local::now();
         for progress in &out.progress {
-            if let Progress::SocketOpening { socket, session } = progress
+            if let Progress::SocketOpening {
+                socket,
+                session,
+                addr,
+            } = progress
                 && let Some(def) = self
                     .scenarios
                     .scenario
@@ -683,7 +687,7 @@ impl SocklabApp {
                     (Protocol::Udp, Role::Listen) => Kind::Udp,
                     (Protocol::Udp, Role::Connect) => Kind::UdpClient,
                 };
-                let mut model = Session::new(*session, kind, def.addr.clone());
+                let mut model = Session::new(*session, kind, addr.clone());
                 model.scenario_socket = Some(def.name.clone());
                 model.framing = crate::model::responder::FramingState::new(def.framing.clone());
                 self.sessions.push(model);
