@@ -8,7 +8,7 @@ fn main() -> ExitCode {
     let parsed = Cli::parse();
     match parsed.command {
         Some(command) => cli::run(command),
-        None => match socklab::ui::run() {
+        None => match socklab::ui::run(parsed.scenario) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("socklab: cannot open the window: {e}");

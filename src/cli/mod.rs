@@ -98,9 +98,13 @@ EXAMPLES
 /// socklab: a TCP socket test bench. With no command it opens the window.
 #[derive(Parser, Debug)]
 #[command(name = "socklab", version, about, after_help = EVENT_FORMAT_HELP)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<CliCommand>,
+    /// Without a command: a scenario file to open in the window's Scenarios page.
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -154,10 +154,15 @@ impl ScenarioPage {
         match progress {
             Progress::SocketOpening { session, .. } => self.sessions.push(*session),
             Progress::StepStarted(step) => {
+                let is_top = step.top.is_none() || step.number == top_number(step.top);
                 if let Some(row) = self.row_of(&step.number, step.top, step.line) {
                     row.state = StepState::Running {
                         iteration: step.iteration,
                     };
+                    if is_top {
+                        // The run's words: addresses with their variables substituted.
+                        row.label.clone_from(&step.label);
+                    }
                 }
             }
             Progress::StepFinished {

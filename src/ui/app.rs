@@ -966,6 +966,12 @@ impl SocklabApp {
 }
 
 impl SocklabApp {
+    /// Shows the scenario at `path` in the Scenarios page, as choosing it in the file dialog
+    /// (or `socklab FILE`) does.
+    pub fn open_scenario(&mut self, path: PathBuf) {
+        self.apply_action(Action::OpenScenario(path));
+    }
+
     /// A scenario file dropped on the window opens in the Scenarios page.
     fn open_dropped_scenario(&mut self, ctx: &egui::Context) {
         let dropped = ctx.input(|input| {
@@ -989,11 +995,6 @@ impl SocklabApp {
     pub fn insert_session(&mut self, session: Session) {
         self.selected = Some(session.id);
         self.sessions.push(session);
-    }
-
-    /// Opens a scenario as choosing it in the file dialog would.
-    pub fn open_scenario(&mut self, path: PathBuf) {
-        self.apply_action(Action::OpenScenario(path));
     }
 
     /// Saves a session's log as a scenario as the file dialog would.

@@ -53,7 +53,8 @@ use crate::model::settings_file::{self, LoadOutcome};
 pub const MIN_WINDOW_SIZE: [f32; 2] = [720.0, 520.0];
 
 /// Opens the window and runs until it is closed.
-pub fn run() -> eframe::Result {
+/// Opens the window; `scenario`, when given, is shown in the Scenarios page.
+pub fn run(scenario: Option<std::path::PathBuf>) -> eframe::Result {
     let mut viewport = eframe::egui::ViewportBuilder::default()
         .with_title("socklab")
         .with_app_id("socklab")
@@ -79,11 +80,11 @@ pub fn run() -> eframe::Result {
         "socklab",
         options,
         Box::new(|cc| {
-            Ok(Box::new(SocklabApp::with_settings(
-                &cc.egui_ctx,
-                loaded,
-                settings_path,
-            )?))
+            let mut app = SocklabApp::with_settings(&cc.egui_ctx, loaded, settings_path)?;
+            if let Some(path) = scenario {
+                app.open_scenario(path);
+            }
+            Ok(Box::new(app))
         }),
     )
 }

@@ -83,15 +83,10 @@ pub fn scenarios_page_ui(
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .show(ui, |ui| {
-            egui::Grid::new("scenario_steps")
-                .num_columns(4)
-                .striped(true)
-                .spacing([12.0, 4.0])
-                .show(ui, |ui| {
-                    for row in &page.rows {
-                        step_row_ui(ui, row);
-                    }
-                });
+            for row in &page.rows {
+                step_row_ui(ui, row);
+                ui.separator();
+            }
         });
 }
 
@@ -114,7 +109,7 @@ fn status_ui(ui: &mut egui::Ui, page: &ScenarioPage) {
     match page.finished {
         Some((RunEnd::Passed, took)) => {
             ui.colored_label(
-                ui.visuals().selection.stroke.color,
+                theme::passed_colour(),
                 format!(
                     "Passed: {} steps in {}",
                     page.rows.len(),
@@ -137,6 +132,8 @@ fn status_ui(ui: &mut egui::Ui, page: &ScenarioPage) {
     }
 }
 
+/// One step: its state, number and time in fixed columns, then what it does (wrapped),
+/// and under a failure what arrived instead.
 fn step_row_ui(ui: &mut egui::Ui, row: &StepRow) {
     // Words, not symbols: every font has them, and a screen reader says them.
     let word = match &row.state {
@@ -149,34 +146,54 @@ fn step_row_ui(ui: &mut egui::Ui, row: &StepRow) {
     let text = egui::RichText::new(word).strong();
     let text = match row.state {
         StepState::Failed { .. } => text.color(ui.visuals().error_fg_color),
-        StepState::Passed { .. } => text.color(ui.visuals().selection.stroke.color),
+        StepState::Passed { .. } => text.color(theme::passed_colour()),
         _ => text,
     };
-    ui.label(text);
-    ui.monospace(&row.number)
-        .on_hover_text(format!("line {} of the file", row.line));
-    ui.vertical(|ui| {
-        ui.label(&row.label);
-        match &row.state {
-            StepState::Passed {
-                note: Some(note), ..
-            } => {
-                ui.weak(note.as_str());
-            }
-            StepState::Failed { inner, failure, .. } => failure_ui(ui, inner.as_deref(), failure),
-            _ => {}
-        }
-    });
-    match &row.state {
+    let time = match &row.state {
         StepState::Running {
             iteration: Some((k, n)),
-        } => ui.label(format!("{k} of {n}")),
+        } => format!("{k} of {n}"),
         StepState::Passed { duration, .. } | StepState::Failed { duration, .. } => {
-            ui.label(format_duration(*duration))
+            format_duration(*duration)
         }
-        _ => ui.label(""),
+        _ => String::new(),
     };
-    ui.end_row();
+    ui.horizontal_top(|ui| {
+        fixed_column_ui(ui, 64.0, egui::Label::new(text));
+        fixed_column_ui(
+            ui,
+            44.0,
+            egui::Label::new(egui::RichText::new(&row.number).monospace()),
+        )
+        .on_hover_text(format!("line {} of the file", row.line));
+        fixed_column_ui(ui, 76.0, egui::Label::new(time));
+        ui.vertical(|ui| {
+            ui.add(egui::Label::new(&row.label).wrap());
+            match &row.state {
+                StepState::Passed {
+                    note: Some(note), ..
+                } => {
+                    ui.weak(note.as_str());
+                }
+                StepState::Failed { inner, failure, .. } => {
+                    failure_ui(ui, inner.as_deref(), failure)
+                }
+                _ => {}
+            }
+        });
+    });
+}
+
+fn fixed_column_ui(ui: &mut egui::Ui, width: f32, label: egui::Label) -> egui::Response {
+    ui.allocate_ui_with_layout(
+        egui::vec2(width, ui.spacing().interact_size.y),
+        egui::Layout::left_to_right(egui::Align::Min),
+        |ui| {
+            ui.set_min_width(width);
+            ui.add(label.truncate())
+        },
+    )
+    .inner
 }
 
 /// Why it failed, and what was expected and received, as text and as hex.

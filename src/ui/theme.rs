@@ -32,6 +32,11 @@ pub fn direction_colour(direction: Direction, visuals: &Visuals) -> Color32 {
     }
 }
 
+/// What passed: a test step, a run.
+pub fn passed_colour() -> Color32 {
+    GREEN
+}
+
 /// The dot before a socket in the list and in its status line.
 pub fn status_dot_ui(ui: &mut egui::Ui, state: &State) {
     let colour = state_colour(state, ui.visuals());
