@@ -1,6 +1,7 @@
 //! Scenarios in the real window, driven with egui_kittest against real loopback servers:
 //! a scenario opened, given a variable and run by clicking, every step ticking as passed;
-//! a failed expect showing what arrived instead, then *Run again*; and a session's log
+//! a failed expect showing what arrived instead, then *Run again*; a file dropped on the
+//! window, and *Stop*; and a session's log
 //! saved as a scenario that replays against the same server.
 
 mod common;
@@ -198,4 +199,52 @@ fn a_session_saved_as_scenario_replays_against_the_same_server() {
     harness.run_ok();
     click(&mut harness, Role::Button, "Run");
     wait_for_text(&mut harness, "Passed: 3 steps");
+}
+
+/// A file dropped on the window, as a desktop drag and drop hands it over.
+#[derive(Debug)]
+struct Dropped(std::path::PathBuf);
+
+impl eframe::egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+#[test]
+fn a_scenario_dropped_on_the_window_opens_and_stop_ends_its_run() {
+    // A server that takes the line and never answers: the expect waits until stopped.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let text = PING_PONG
+        .replace("port = \"1\"", &format!("port = \"{port}\""))
+        .replace("timeout = \"3s\"", "timeout = \"60s\"");
+    let path = write_file(dir.path(), "silent.toml", &text);
+    let mut harness = app();
+    harness
+        .input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped(path)));
+    harness.run_ok();
+    assert!(
+        shows_text(&harness, "silent.toml"),
+        "the page shows the file"
+    );
+
+    click(&mut harness, Role::Button, "Run");
+    let (_client, _) = listener.accept().unwrap();
+    wait_for_text(&mut harness, "Running: 3 of 4 steps");
+    click(&mut harness, Role::Button, "Stop");
+    wait_for_text(&mut harness, "Failed at step 2");
+    let page = harness.state().scenario_page();
+    match &page.rows[2].state {
+        StepState::Failed { failure, .. } => assert_eq!(failure.message, "stopped"),
+        other => panic!("the waiting expect fails as stopped, not {other:?}"),
+    }
+    assert_eq!(rows_in(&harness, |s| *s == StepState::NotRun), 1);
 }
