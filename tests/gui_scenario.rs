@@ -1,8 +1,8 @@
 //! Scenarios in the real window, driven with egui_kittest against real loopback servers:
 //! a scenario opened, given a variable and run by clicking, every step ticking as passed;
 //! a failed expect showing what arrived instead, then *Run again*; a file dropped on the
-//! window, and *Stop*; and a session's log
-//! saved as a scenario that replays against the same server.
+//! window, and *Stop*; and a session's log saved as a scenario that replays against the
+//! same server.
 
 mod common;
 
