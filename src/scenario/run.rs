@@ -1517,6 +1517,15 @@ impl Run {
                 let message = format!("{}: {message}", self.sockets[index].name);
                 self.fail_run(failed(message), time, out);
             }
+            EventKind::DatagramsUnreported { count, bytes } => {
+                // The run cannot judge data it never saw: say so rather than time out.
+                let message = format!(
+                    "{}: {count} datagrams ({bytes} bytes) arrived while this run was behind \
+                     and were counted but not shown to it",
+                    self.sockets[index].name
+                );
+                self.fail_run(failed(message), time, out);
+            }
             _ => {}
         }
     }
@@ -2137,6 +2146,28 @@ mod tests {
             (
                 "2".into(),
                 failed("web: the send queue is full"),
+                Duration::from_millis(5)
+            )
+        );
+    }
+
+    #[test]
+    fn datagrams_the_run_never_saw_fail_it_with_the_reason() {
+        let (mut run, mut out, t0, session) =
+            connected(vec![Action::Sleep(Duration::from_secs(1))]);
+        let unreported = EventKind::DatagramsUnreported {
+            count: 12,
+            bytes: 768,
+        };
+        run.on_event(&event(session, at(t0, 5), unreported), &mut out);
+        assert_eq!(
+            last_outcome(&out),
+            (
+                "1".into(),
+                failed(
+                    "web: 12 datagrams (768 bytes) arrived while this run was behind and were \
+                     counted but not shown to it"
+                ),
                 Duration::from_millis(5)
             )
         );
