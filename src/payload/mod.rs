@@ -17,6 +17,22 @@ pub use escape::{escape_for_display, parse_escaped};
 pub use hex::{hex_dump, parse_hex};
 pub use template::{PayloadSpec, Template, TemplateValues};
 
+/// How the rules and scenario files name line endings.
+pub const LINE_ENDING_NAMES: [(LineEnding, &str); 4] = [
+    (LineEnding::None, "none"),
+    (LineEnding::Lf, "lf"),
+    (LineEnding::CrLf, "crlf"),
+    (LineEnding::Cr, "cr"),
+];
+
+/// A value's name in a file's table of names (`""` if the table lacks it).
+pub fn name_in<T: PartialEq + Copy>(names: &[(T, &'static str)], value: T) -> &'static str {
+    names
+        .iter()
+        .find(|(candidate, _)| *candidate == value)
+        .map_or("", |(_, name)| name)
+}
+
 /// How the composer's text becomes bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PayloadFormat {

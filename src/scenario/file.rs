@@ -46,8 +46,10 @@ use super::{
     SocketIndex, Step,
 };
 use crate::engine::framing::{DEFAULT_MAX_MESSAGE, Framing, FramingSpec};
-use crate::engine::responder::MatchKind;
-use crate::payload::{Checksum, LineEnding, PayloadFormat, PayloadSpec, TextEncoding};
+use crate::engine::responder::{MATCH_NAMES, MatchKind};
+use crate::payload::{
+    Checksum, LINE_ENDING_NAMES, LineEnding, PayloadFormat, PayloadSpec, TextEncoding, name_in,
+};
 
 /// Reads a scenario from `text`; `send-file` paths are relative to `base_dir`, and
 /// `default_name` is the name when the file gives none.
@@ -234,29 +236,10 @@ const FORMAT_NAMES: [(PayloadFormat, &str); 4] = [
     (PayloadFormat::Hex, "hex"),
 ];
 
-const MATCH_NAMES: [(MatchKind, &str); 5] = [
-    (MatchKind::Exact, "exact"),
-    (MatchKind::StartsWith, "starts-with"),
-    (MatchKind::Contains, "contains"),
-    (MatchKind::EndsWith, "ends-with"),
-    (MatchKind::Regex, "regex"),
-];
-
-const LINE_ENDING_NAMES: [(LineEnding, &str); 4] = [
-    (LineEnding::None, "none"),
-    (LineEnding::Lf, "lf"),
-    (LineEnding::CrLf, "crlf"),
-    (LineEnding::Cr, "cr"),
-];
+/// Scenarios have no "any message" expect.
+const EXPECT_MATCH_NAMES: &[(MatchKind, &str)] = MATCH_NAMES.split_at(1).1;
 
 const PROTOCOL_NAMES: [(Protocol, &str); 2] = [(Protocol::Tcp, "tcp"), (Protocol::Udp, "udp")];
-
-fn name_of<T: PartialEq + Copy>(names: &[(T, &'static str)], value: T) -> &'static str {
-    names
-        .iter()
-        .find(|(candidate, _)| *candidate == value)
-        .map_or("", |(_, name)| name)
-}
 
 /// A table's entry, its key's span kept for errors.
 struct Entry<'a, 'i> {
@@ -949,7 +932,7 @@ impl Reader<'_> {
         let socket = self.socket_on(action, find(entries, "on"), context)?;
         let pattern = self.string(action)?.to_string();
         let matches = match find(entries, "match") {
-            Some(entry) => self.choice(entry, &MATCH_NAMES)?,
+            Some(entry) => self.choice(entry, EXPECT_MATCH_NAMES)?,
             None => MatchKind::Exact,
         };
         let format = match find(entries, "format") {
@@ -1070,7 +1053,7 @@ fn write_socket(out: &mut String, socket: &SocketDef) {
         line(
             out,
             "protocol",
-            &quote(name_of(&PROTOCOL_NAMES, socket.protocol)),
+            &quote(name_in(&PROTOCOL_NAMES, socket.protocol)),
         );
     }
     let spec = &socket.framing;
@@ -1126,14 +1109,14 @@ fn write_steps(out: &mut String, scenario: &Scenario, steps: &[Step], header: &s
                     line(
                         out,
                         "format",
-                        &quote(name_of(&FORMAT_NAMES, payload.format)),
+                        &quote(name_in(&FORMAT_NAMES, payload.format)),
                     );
                 }
                 if payload.line_ending != LineEnding::None {
                     line(
                         out,
                         "line-ending",
-                        &quote(name_of(&LINE_ENDING_NAMES, payload.line_ending)),
+                        &quote(name_in(&LINE_ENDING_NAMES, payload.line_ending)),
                     );
                 }
                 if let Some(checksum) = payload.checksum {
@@ -1161,14 +1144,14 @@ fn write_steps(out: &mut String, scenario: &Scenario, steps: &[Step], header: &s
                     line(
                         out,
                         "match",
-                        &quote(name_of(&MATCH_NAMES, expectation.matches)),
+                        &quote(name_in(EXPECT_MATCH_NAMES, expectation.matches)),
                     );
                 }
                 if expectation.format != PayloadFormat::Text {
                     line(
                         out,
                         "format",
-                        &quote(name_of(&FORMAT_NAMES, expectation.format)),
+                        &quote(name_in(&FORMAT_NAMES, expectation.format)),
                     );
                 }
                 within(out, *limit);
@@ -1612,13 +1595,13 @@ steps = [ { send = "PING\n", on = "web" }, { expect = "PONG", on = "web", match 
         let expect = (
             0usize..2,
             text(),
-            0..MATCH_NAMES.len(),
+            0..EXPECT_MATCH_NAMES.len(),
             format(),
             any::<bool>(),
             duration(),
         )
             .prop_map(|(socket, pattern, matches, format, skip_others, within)| {
-                let matches = MATCH_NAMES[matches].0;
+                let matches = EXPECT_MATCH_NAMES[matches].0;
                 let format = if matches == MatchKind::Regex {
                     PayloadFormat::Text
                 } else {

@@ -28,9 +28,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{MatchKind, ReplyTo, Responder, ResponderSpec, RuleAction, RuleField, RuleSpec};
+use super::{MATCH_NAMES, ReplyTo, Responder, ResponderSpec, RuleAction, RuleField, RuleSpec};
 use crate::engine::framing::{DEFAULT_MAX_MESSAGE, Framing, FramingSpec};
-use crate::payload::{Checksum, LineEnding, PayloadFormat, PayloadSpec, TextEncoding};
+use crate::payload::{
+    Checksum, LINE_ENDING_NAMES, PayloadFormat, PayloadSpec, TextEncoding, name_in,
+};
 
 /// What a rules file holds.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -124,15 +126,6 @@ impl Default for RuleShape {
 
 const MODES: [&str; 2] = ["first-match", "all-matching"];
 
-const MATCH_NAMES: [(MatchKind, &str); 6] = [
-    (MatchKind::Any, "any"),
-    (MatchKind::Exact, "exact"),
-    (MatchKind::StartsWith, "starts-with"),
-    (MatchKind::Contains, "contains"),
-    (MatchKind::EndsWith, "ends-with"),
-    (MatchKind::Regex, "regex"),
-];
-
 const FORMAT_NAMES: [(PayloadFormat, &str); 3] = [
     (PayloadFormat::Text, "text"),
     (PayloadFormat::Escaped, "escaped"),
@@ -145,22 +138,7 @@ const ACTION_NAMES: [(RuleAction, &str); 3] = [
     (RuleAction::Drop, "drop"),
 ];
 
-const LINE_ENDING_NAMES: [(LineEnding, &str); 4] = [
-    (LineEnding::None, "none"),
-    (LineEnding::Lf, "lf"),
-    (LineEnding::CrLf, "crlf"),
-    (LineEnding::Cr, "cr"),
-];
-
 const TO_NAMES: [(ReplyTo, &str); 2] = [(ReplyTo::Sender, "sender"), (ReplyTo::All, "all")];
-
-fn name_of<T: PartialEq + Copy>(names: &[(T, &'static str)], value: T) -> String {
-    names
-        .iter()
-        .find(|(candidate, _)| *candidate == value)
-        .map_or("", |(_, name)| name)
-        .to_string()
-}
 
 /// The value `text` names (ignoring case), or why not, listing the names there are.
 fn value_of<T: Copy>(names: &[(T, &'static str)], text: &str) -> Result<T, String> {
@@ -262,18 +240,18 @@ impl RuleShape {
     fn from_spec(rule: &RuleSpec) -> RuleShape {
         RuleShape {
             name: rule.name.clone(),
-            matches: name_of(&MATCH_NAMES, rule.matches),
+            matches: name_in(&MATCH_NAMES, rule.matches).to_string(),
             pattern: rule.pattern.clone(),
-            pattern_format: name_of(&FORMAT_NAMES, rule.pattern_format),
-            action: name_of(&ACTION_NAMES, rule.action),
+            pattern_format: name_in(&FORMAT_NAMES, rule.pattern_format).to_string(),
+            action: name_in(&ACTION_NAMES, rule.action).to_string(),
             reply: rule.reply.text.clone(),
-            reply_format: name_of(&FORMAT_NAMES, rule.reply.format),
-            line_ending: name_of(&LINE_ENDING_NAMES, rule.reply.line_ending),
+            reply_format: name_in(&FORMAT_NAMES, rule.reply.format).to_string(),
+            line_ending: name_in(&LINE_ENDING_NAMES, rule.reply.line_ending).to_string(),
             append_checksum: rule.reply.checksum.map(|checksum| checksum.to_string()),
             variables: rule.reply.variables,
             // TOML integers are signed 64-bit.
             delay_ms: rule.delay_ms.min(i64::MAX as u64),
-            to: name_of(&TO_NAMES, rule.to),
+            to: name_in(&TO_NAMES, rule.to).to_string(),
             enabled: rule.enabled,
         }
     }
@@ -320,7 +298,8 @@ fn framing_to_text(framing: &Framing) -> String {
 mod tests {
     use super::*;
     use crate::engine::framing::LineEnd;
-    use crate::payload::{ByteOrder, ChecksumKind};
+    use crate::engine::responder::MatchKind;
+    use crate::payload::{ByteOrder, ChecksumKind, LineEnding};
 
     const PING_RULES: &str = r#"
 # socklab rules

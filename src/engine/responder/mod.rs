@@ -128,6 +128,16 @@ impl ResponderSpec {
     }
 }
 
+/// How the rules and scenario files name match kinds (scenarios leave out `any`, the first).
+pub(crate) const MATCH_NAMES: [(MatchKind, &str); 6] = [
+    (MatchKind::Any, "any"),
+    (MatchKind::Exact, "exact"),
+    (MatchKind::StartsWith, "starts-with"),
+    (MatchKind::Contains, "contains"),
+    (MatchKind::EndsWith, "ends-with"),
+    (MatchKind::Regex, "regex"),
+];
+
 impl MatchKind {
     pub const ALL: [MatchKind; 6] = [
         MatchKind::Any,
