@@ -66,8 +66,6 @@ pub struct ScenarioPage {
     pub vars_error: Option<String>,
     pub rows: Vec<StepRow>,
     pub run: Option<Run>,
-    /// The sessions the last run opened, shown in the session list, removed on the next run.
-    pub sessions: Vec<SessionId>,
     pub started: Option<DateTime<Local>>,
     pub finished: Option<(RunEnd, Duration)>,
 }
@@ -152,7 +150,8 @@ impl ScenarioPage {
     pub fn apply(&mut self, progress: &Progress, now: DateTime<Local>) {
         self.started.get_or_insert(now);
         match progress {
-            Progress::SocketOpening { session, .. } => self.sessions.push(*session),
+            // The app adds the socket to its list.
+            Progress::SocketOpening { .. } => {}
             Progress::StepStarted(step) => {
                 let is_top = step.top.is_none() || step.number == top_number(step.top);
                 if let Some(row) = self.row_of(&step.number, step.top, step.line) {

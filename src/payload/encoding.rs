@@ -38,6 +38,17 @@ impl TextEncoding {
         self.encoding().name()
     }
 
+    /// The encoding a file names by its label (ignoring case), or why not, listing them.
+    pub fn from_label(name: &str) -> Result<TextEncoding, String> {
+        TextEncoding::ALL
+            .into_iter()
+            .find(|encoding| encoding.label().eq_ignore_ascii_case(name.trim()))
+            .ok_or_else(|| {
+                let labels: Vec<&str> = TextEncoding::ALL.iter().map(|e| e.label()).collect();
+                format!("encoding: unknown \"{name}\" (use {})", labels.join(", "))
+            })
+    }
+
     fn encoding(self) -> &'static Encoding {
         match self {
             TextEncoding::Utf8 => encoding_rs::UTF_8,

@@ -531,19 +531,7 @@ impl Reader<'_> {
 
     fn encoding(&self, entry: &Entry<'_, '_>) -> Parsed<TextEncoding> {
         let name = self.string(entry)?;
-        TextEncoding::ALL
-            .into_iter()
-            .find(|encoding| encoding.label().eq_ignore_ascii_case(name.trim()))
-            .ok_or_else(|| {
-                let labels: Vec<&str> = TextEncoding::ALL
-                    .iter()
-                    .map(|encoding| encoding.label())
-                    .collect();
-                self.error(
-                    &entry.value.span(),
-                    format!("encoding: unknown \"{name}\" (use {})", labels.join(", ")),
-                )
-            })
+        TextEncoding::from_label(name).map_err(|reason| self.error(&entry.value.span(), reason))
     }
 
     /// `[vars]`: strings; whole numbers are taken as their decimal text (`port = 8080`).

@@ -654,7 +654,13 @@ impl SocklabApp {
         if self.scenarios.is_running() {
             return;
         }
-        for id in std::mem::take(&mut self.scenarios.sessions) {
+        let last_run: Vec<SessionId> = self
+            .sessions
+            .iter()
+            .filter(|s| s.scenario_socket.is_some())
+            .map(|s| s.id)
+            .collect();
+        for id in last_run {
             self.remove_session(id);
         }
         let engine = &self.engine;

@@ -179,16 +179,7 @@ impl FileShape {
         };
         let encoding = match &self.encoding {
             None => TextEncoding::default(),
-            Some(name) => TextEncoding::ALL
-                .into_iter()
-                .find(|encoding| encoding.label().eq_ignore_ascii_case(name.trim()))
-                .ok_or_else(|| {
-                    let labels: Vec<&str> = TextEncoding::ALL
-                        .iter()
-                        .map(|encoding| encoding.label())
-                        .collect();
-                    format!("encoding: unknown \"{name}\" (use {})", labels.join(", "))
-                })?,
+            Some(name) => TextEncoding::from_label(name)?,
         };
         let framing =
             if self.framing.is_none() && self.max_message.is_none() && self.check.is_none() {
