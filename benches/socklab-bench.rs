@@ -197,7 +197,13 @@ struct ChatClient {
 
 fn chat(clients: usize, lines: usize) {
     let engine = Engine::spawn(|| {}).unwrap();
-    let session = engine.listen("127.0.0.1:0", ServerOptions { chat: true });
+    let session = engine.listen(
+        "127.0.0.1:0",
+        ServerOptions {
+            chat: true,
+            ..Default::default()
+        },
+    );
     let addr = wait_listening(&engine, session);
     let joined = AtomicU64::new(0);
     let reported = AtomicU64::new(0);

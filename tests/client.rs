@@ -88,6 +88,7 @@ fn reconnects_with_the_same_session_after_the_peer_closes() {
         session,
         addr,
         timeout: DEFAULT_CONNECT_TIMEOUT,
+        options: Default::default(),
     });
     let mut second_peer = accept(&server);
     let second = connected(&engine);

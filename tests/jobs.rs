@@ -481,7 +481,10 @@ fn a_capture_set_before_the_socket_starts_records_from_the_first_connection() {
     engine.execute(Command::Listen {
         session,
         addr: "127.0.0.1:0".into(),
-        options: socklab::engine::ServerOptions { chat: false },
+        options: socklab::engine::ServerOptions {
+            chat: false,
+            ..Default::default()
+        },
     });
     let addr = wait_for(&engine, |e| match &e.kind {
         EventKind::Listening { local } => Some(*local),

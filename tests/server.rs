@@ -251,7 +251,13 @@ fn stop_while_the_name_is_resolving_reports_stopped() {
     let engine = engine();
     // The stop usually reaches the net thread before the lookup answers; either way the
     // session must end stopped, not stuck starting.
-    let session = engine.listen("localhost:0", ServerOptions { chat: false });
+    let session = engine.listen(
+        "localhost:0",
+        ServerOptions {
+            chat: false,
+            ..Default::default()
+        },
+    );
     engine.execute(Command::Stop { session });
     wait_for(&engine, |e| match &e.kind {
         EventKind::Stopped => Some(()),

@@ -96,6 +96,7 @@ fn engine_round_trips(addr: SocketAddr, round_trips: u64) -> f64 {
         session,
         addr: addr.to_string(),
         timeout: Duration::from_secs(5),
+        options: Default::default(),
     });
     loop {
         match engine

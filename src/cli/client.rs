@@ -10,7 +10,7 @@ use super::{
     ClientArgs, Failure, check_address, new_session_capturing, seconds, start_engine, stdin_lines,
     termination_signals,
 };
-use crate::engine::{CloseReason, Command, EventKind, Target};
+use crate::engine::{ClientOptions, CloseReason, Command, EventKind, Target};
 
 /// What the client loop does with one event.
 #[derive(Debug, PartialEq, Eq)]
@@ -61,8 +61,13 @@ fn step(kind: EventKind, addr: &str) -> ClientStep {
         EventKind::ReceivedUnreported { messages, bytes } => ClientStep::Warn(format!(
             "{messages} received messages ({bytes} bytes) were answered but not printed"
         )),
+        EventKind::TlsEstablished { info, .. } => {
+            ClientStep::Warn(format!("tls {} {}", info.version, info.cipher_suite))
+        }
+        EventKind::PeerFinished { .. } => ClientStep::Warn("peer finished sending".into()),
         // Server sessions only.
         EventKind::Listening { .. }
+        | EventKind::ListenerOptions { .. }
         | EventKind::ListenFailed { .. }
         | EventKind::ChatLine { .. }
         | EventKind::LinesUnreported { .. } => ClientStep::Quiet,
@@ -98,6 +103,10 @@ pub(super) fn run(args: ClientArgs) -> Result<(), Failure> {
     let timeout = seconds(args.timeout, "timeout")?;
     let wait = seconds(args.wait, "wait")?;
     let setup = args.messages.setup()?;
+    let options = ClientOptions {
+        socket: args.socket.options(false)?,
+        tls: args.tls.client_setup()?,
+    };
     let engine = start_engine()?;
     let signals = termination_signals();
     let lines = stdin_lines();
@@ -107,6 +116,7 @@ pub(super) fn run(args: ClientArgs) -> Result<(), Failure> {
         session,
         addr: args.addr.clone(),
         timeout,
+        options,
     });
     // Stdin is read only once connected.
     let mut stdin: Receiver<Vec<u8>> = never();
@@ -187,6 +197,8 @@ mod tests {
             local: "192.0.2.9:50000".parse().unwrap(),
             peer: "192.0.2.1:80".parse().unwrap(),
             counters: Default::default(),
+            options: Default::default(),
+            tls: false,
         });
         assert_eq!(
             step(connected, ADDR),

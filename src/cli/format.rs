@@ -124,6 +124,16 @@ impl ServerLog {
             EventKind::EngineFailed { error } => {
                 return ServerStep::Fail(Failure::runtime(error.clone()));
             }
+            EventKind::TlsEstablished { conn, info } => format!(
+                "tls {conn} {} {} {}",
+                self.peer(*conn),
+                info.version,
+                info.cipher_suite
+            ),
+            EventKind::PeerFinished { conn } => {
+                format!("peer-finished {conn} {}", self.peer(*conn))
+            }
+            EventKind::ListenerOptions { .. } => return ServerStep::Quiet,
             // Client sessions only: a server never connects out.
             EventKind::Connecting { .. } | EventKind::ConnectFailed { .. } => {
                 return ServerStep::Quiet;
@@ -280,6 +290,9 @@ impl UdpLog {
             | EventKind::ChatLine { .. }
             | EventKind::LinesUnreported { .. }
             | EventKind::SendingFinished { .. }
+            | EventKind::ListenerOptions { .. }
+            | EventKind::TlsEstablished { .. }
+            | EventKind::PeerFinished { .. }
             | EventKind::Closed { .. } => return UdpStep::Quiet,
             // Repeats and transfers are started from the window only.
             EventKind::RepeatStarted { .. }
@@ -370,6 +383,8 @@ mod tests {
             local: LOCAL.parse().unwrap(),
             peer: peer.parse().unwrap(),
             counters: Default::default(),
+            options: Default::default(),
+            tls: false,
         })
     }
 

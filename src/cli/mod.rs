@@ -12,6 +12,8 @@ mod format;
 mod rules;
 mod run;
 mod server;
+mod socket_args;
+mod tls_args;
 mod udp;
 
 use std::io::{self, BufRead, Write};
@@ -25,6 +27,8 @@ use crossbeam_channel::Receiver;
 use crate::engine::{Command, Engine, SessionId, parse_endpoint};
 pub use rules::MessageArgs;
 pub use run::{Driven, Ended, drive_scenario};
+pub use socket_args::SocketArgs;
+pub use tls_args::TlsArgs;
 
 const EVENT_FORMAT_HELP: &str = "\
 SERVER OUTPUT
@@ -140,8 +144,28 @@ pub struct ServerArgs {
     /// reach the file within 250 ms.
     #[arg(long, value_name = "FILE")]
     pub capture: Option<PathBuf>,
+    /// How received data is printed: `text` (escaped, the default), `hex`, or `none` (one
+    /// line per event with its size, no data: the fastest).
+    #[arg(long, value_name = "HOW", default_value = "text")]
+    pub data: DataOutput,
     #[command(flatten)]
     pub messages: MessageArgs,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    #[command(flatten)]
+    pub socket: SocketArgs,
+}
+
+/// How the server and UDP commands print received and sent data.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum DataOutput {
+    /// Escaped text: `\n`, `\xNN` for other control or non-UTF-8 bytes.
+    #[default]
+    Text,
+    /// Hex bytes, space-separated.
+    Hex,
+    /// No data: sizes only.
+    None,
 }
 
 #[derive(Args, Debug)]
@@ -160,6 +184,10 @@ pub struct ClientArgs {
     pub capture: Option<PathBuf>,
     #[command(flatten)]
     pub messages: MessageArgs,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    #[command(flatten)]
+    pub socket: SocketArgs,
 }
 
 #[derive(Args, Debug)]
@@ -192,6 +220,10 @@ pub struct UdpArgs {
     /// the file within 250 ms.
     #[arg(long, value_name = "FILE")]
     pub capture: Option<PathBuf>,
+    /// How received data is printed: `text` (escaped, the default), `hex`, or `none` (one
+    /// line per batch with its size, no data).
+    #[arg(long, value_name = "HOW", default_value = "text")]
+    pub data: DataOutput,
     #[command(flatten)]
     pub messages: MessageArgs,
 }

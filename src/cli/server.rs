@@ -19,6 +19,11 @@ const STOP_GRACE: Duration = Duration::from_secs(6);
 pub(super) fn run(args: ServerArgs) -> Result<(), Failure> {
     check_address(&args.addr)?;
     let setup = args.messages.setup()?;
+    let options = ServerOptions {
+        chat: args.chat,
+        socket: args.socket.options(true)?,
+        tls: args.tls.server_setup()?,
+    };
     let engine = start_engine()?;
     let signals = termination_signals();
     let mut stdin = stdin_lines();
@@ -27,7 +32,7 @@ pub(super) fn run(args: ServerArgs) -> Result<(), Failure> {
     engine.execute(Command::Listen {
         session,
         addr: args.addr.clone(),
-        options: ServerOptions { chat: args.chat },
+        options,
     });
     let mut log = ServerLog::new(&args.addr);
     let mut stopping: Option<Instant> = None;

@@ -251,6 +251,7 @@ mod tests {
             ttl: None,
             no_loop: false,
             capture: None,
+            data: Default::default(),
             messages: Default::default(),
         }
     }

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use super::framing::FramingSpec;
 use super::ids::{ConnId, SessionId, TransferId};
+use super::options::SocketOptions;
 use super::responder::Responder;
+use super::tls::{TlsClientSetup, TlsServerSetup};
 use crate::payload::Template;
 
 /// Which connections (or, for UDP, which peers) of a session a send goes to.
@@ -35,10 +37,22 @@ pub enum CloseHow {
 }
 
 /// Options of a server session.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ServerOptions {
     /// Relay every line to every client, stamped with time and sender.
     pub chat: bool,
+    /// The listener's and its connections' socket options.
+    pub socket: SocketOptions,
+    /// Serve TLS: every accepted connection handshakes first.
+    pub tls: Option<TlsServerSetup>,
+}
+
+/// Options of a client session.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientOptions {
+    pub socket: SocketOptions,
+    /// Speak TLS once connected.
+    pub tls: Option<TlsClientSetup>,
 }
 
 /// Options of a UDP session, all changeable while it runs ([`Command::SetUdpOptions`]).
@@ -137,6 +151,7 @@ pub enum Command {
         session: SessionId,
         addr: String,
         timeout: Duration,
+        options: ClientOptions,
     },
     /// Open (or reopen) a UDP session bound to `bind` (`host:port`, port 0 for any).
     /// With `connect`, it is a UDP client: `connect()`ed to that address, which it alone

@@ -11,6 +11,8 @@ use chrono::{DateTime, Local};
 use super::command::{Membership, UdpOptions};
 use super::framing::MessageMark;
 use super::ids::{ConnId, SessionId, TransferId};
+use super::options::OptionsInEffect;
+use super::tls::TlsInfo;
 
 #[derive(Debug)]
 pub struct Event {
@@ -24,6 +26,10 @@ pub enum EventKind {
     /// The server is bound; `local` is the real address (port 0 resolved).
     Listening {
         local: SocketAddr,
+    },
+    /// The listener's socket options in effect, read back right after `Listening`.
+    ListenerOptions {
+        options: OptionsInEffect,
     },
     /// The server could not start (bad address, address in use, …).
     ListenFailed {
@@ -107,6 +113,17 @@ pub enum EventKind {
     /// were relayed but not reported. Counters stay exact.
     LinesUnreported {
         count: u64,
+    },
+    /// A TLS connection's handshake finished: what was agreed on and who the peer is.
+    /// Received and sent bytes are the decrypted ones.
+    TlsEstablished {
+        conn: ConnId,
+        info: Arc<TlsInfo>,
+    },
+    /// The peer finished sending (its FIN, or TLS close_notify then FIN): nothing more
+    /// will arrive, but we can still send until we close or finish sending too.
+    PeerFinished {
+        conn: ConnId,
     },
     /// The writing half of a connection is shut down (after `FinishSending`).
     SendingFinished {
@@ -194,6 +211,10 @@ pub struct ConnInfo {
     /// The other end (peername).
     pub peer: SocketAddr,
     pub counters: Arc<Counters>,
+    /// The socket options in effect on this connection, read back when it came up.
+    pub options: OptionsInEffect,
+    /// A TLS connection (its handshake may still be running: see `TlsEstablished`).
+    pub tls: bool,
 }
 
 /// One UDP peer: an address a UDP session received from or sent to.
@@ -337,6 +358,8 @@ pub enum CloseReason {
     LingerTimeout,
     /// A responder rule (numbered from 1) closed it.
     ByRule(usize),
+    /// The TLS handshake failed: the alert, or why the certificate was refused.
+    TlsFailed(String),
     /// Any other I/O error, as text.
     Io(String),
 }
@@ -358,6 +381,7 @@ impl fmt::Display for CloseReason {
             ),
             CloseReason::LingerTimeout => write!(f, "closed before the peer read everything"),
             CloseReason::ByRule(rule) => write!(f, "closed by rule {rule}"),
+            CloseReason::TlsFailed(text) => write!(f, "TLS handshake failed: {text}"),
             CloseReason::Io(text) => write!(f, "{text}"),
         }
     }

@@ -36,6 +36,7 @@ mod event;
 pub mod framing;
 mod ids;
 pub mod interfaces;
+pub mod options;
 mod queue;
 mod reactor;
 mod repeat;
@@ -43,6 +44,7 @@ pub mod responder;
 mod sink;
 mod tcp;
 mod timers;
+pub mod tls;
 mod transfer;
 mod transport;
 mod udp;
@@ -58,7 +60,8 @@ use crossbeam_channel::{Receiver, Sender};
 
 pub use addr::{AddressError, Endpoint, parse_bind_address, parse_endpoint};
 pub use command::{
-    CloseHow, Command, DatagramPacing, Membership, Payload, ServerOptions, Target, UdpOptions,
+    ClientOptions, CloseHow, Command, DatagramPacing, Membership, Payload, ServerOptions, Target,
+    UdpOptions,
 };
 pub use event::{
     CloseReason, ConnInfo, Counters, Datagram, Event, EventKind, PeerInfo, RepeatEnd,
@@ -159,11 +162,17 @@ impl Engine {
 
     /// Starts a client session connecting to `addr`.
     pub fn connect(&self, addr: &str, timeout: Duration) -> SessionId {
+        self.connect_with(addr, timeout, ClientOptions::default())
+    }
+
+    /// Starts a client session connecting to `addr` with socket options or TLS.
+    pub fn connect_with(&self, addr: &str, timeout: Duration, options: ClientOptions) -> SessionId {
         let session = self.new_session_id();
         self.execute(Command::Connect {
             session,
             addr: addr.to_string(),
             timeout,
+            options,
         });
         session
     }

@@ -1,49 +1,121 @@
 //! TCP: what differs from other transports is only how a socket is made (bind, listen,
-//! connect) and closed abortively; everything else goes through [`Stream`] and [`Listener`].
+//! connect, with the session's options) and closed abortively; everything else goes
+//! through [`Stream`] and [`Listener`]. TLS (`tls/`) runs over the streams made here.
 
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::time::Duration;
 
 use mio::net::{TcpListener, TcpStream};
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
+use super::options::{self, OptionsInEffect, SocketOptions};
 use super::transport::{Listener, Stream};
 
 const LISTEN_BACKLOG: i32 = 4096;
 
-/// A non-blocking listener on `addr`.
-pub(crate) fn listen(addr: SocketAddr) -> io::Result<Box<dyn Listener>> {
+/// A non-blocking listening socket on `addr` with `options`.
+pub(crate) fn listen_socket(addr: SocketAddr, options: &SocketOptions) -> io::Result<TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    // Lets a stopped server start again at once while old connections sit in TIME_WAIT.
-    socket.set_reuse_address(true)?;
+    options::apply_before_bind(&socket, addr, options)?;
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     socket.listen(LISTEN_BACKLOG)?;
-    Ok(Box::new(TcpListener::from_std(socket.into())))
+    Ok(TcpListener::from_std(socket.into()))
 }
 
-/// Starts a non-blocking connect; the stream turns writable when it completes or fails.
-pub(crate) fn connect(addr: SocketAddr) -> io::Result<Box<dyn Stream>> {
-    let stream = TcpStream::connect(addr)?;
-    prepare(&stream);
-    Ok(Box::new(stream))
+/// A plain TCP listener: accepted streams get `options`.
+pub(crate) fn listen(addr: SocketAddr, options: &SocketOptions) -> io::Result<Box<dyn Listener>> {
+    let listener = listen_socket(addr, options)?;
+    Ok(Box::new(PlainListener {
+        listener,
+        options: options.clone(),
+    }))
 }
 
-fn prepare(stream: &TcpStream) {
-    // A test bench sends what the user clicked now, not after Nagle's delay.
-    let _ = stream.set_nodelay(true);
+/// Starts a non-blocking connect with `options` (a local bind among them); the stream turns
+/// writable when it completes or fails.
+pub(crate) fn connect_socket(addr: SocketAddr, options: &SocketOptions) -> io::Result<TcpStream> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    options::apply_before_bind(&socket, addr, options)?;
+    if let Some(local) = options.local_bind {
+        socket.bind(&local.into())?;
+    }
+    socket.set_nonblocking(true)?;
+    match socket.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e) if in_progress(&e) => {}
+        Err(e) => return Err(e),
+    }
+    options::apply_to_stream(SockRef::from(&socket), options)?;
+    Ok(TcpStream::from_std(socket.into()))
 }
 
-impl Listener for TcpListener {
+fn in_progress(error: &io::Error) -> bool {
+    #[cfg(unix)]
+    if error.raw_os_error() == Some(libc::EINPROGRESS) {
+        return true;
+    }
+    error.kind() == io::ErrorKind::WouldBlock
+}
+
+pub(crate) fn connect(addr: SocketAddr, options: &SocketOptions) -> io::Result<Box<dyn Stream>> {
+    Ok(Box::new(connect_socket(addr, options)?))
+}
+
+/// A TCP listener and the options its accepted streams get.
+struct PlainListener {
+    listener: TcpListener,
+    options: SocketOptions,
+}
+
+/// Accepts one waiting connection and gives it the session's options.
+pub(crate) fn accept_with(
+    listener: &TcpListener,
+    options: &SocketOptions,
+) -> io::Result<(TcpStream, SocketAddr)> {
+    let (stream, peer) = listener.accept()?;
+    // An option the kernel refuses on one connection is not worth refusing the client.
+    let _ = options::apply_to_stream(SockRef::from(&stream), options);
+    Ok((stream, peer))
+}
+
+impl mio::event::Source for PlainListener {
+    fn register(
+        &mut self,
+        registry: &mio::Registry,
+        token: mio::Token,
+        interests: mio::Interest,
+    ) -> io::Result<()> {
+        self.listener.register(registry, token, interests)
+    }
+
+    fn reregister(
+        &mut self,
+        registry: &mio::Registry,
+        token: mio::Token,
+        interests: mio::Interest,
+    ) -> io::Result<()> {
+        self.listener.reregister(registry, token, interests)
+    }
+
+    fn deregister(&mut self, registry: &mio::Registry) -> io::Result<()> {
+        self.listener.deregister(registry)
+    }
+}
+
+impl Listener for PlainListener {
     fn local_addr(&self) -> io::Result<SocketAddr> {
-        TcpListener::local_addr(self)
+        self.listener.local_addr()
     }
 
     fn accept(&self) -> io::Result<(Box<dyn Stream>, SocketAddr)> {
-        let (stream, peer) = TcpListener::accept(self)?;
-        prepare(&stream);
+        let (stream, peer) = accept_with(&self.listener, &self.options)?;
         Ok((Box::new(stream), peer))
+    }
+
+    fn options_in_effect(&self) -> OptionsInEffect {
+        options::read_back(SockRef::from(&self.listener))
     }
 }
 
@@ -60,12 +132,20 @@ impl Stream for TcpStream {
         TcpStream::take_error(self)
     }
 
-    fn shutdown_write(&self) -> io::Result<()> {
+    fn shutdown_write(&mut self) -> io::Result<()> {
         self.shutdown(Shutdown::Write)
     }
 
     fn set_abortive(&self) {
-        // SO_LINGER 0: the close sends RST. Failing only means a FIN goes out instead.
-        let _ = socket2::SockRef::from(self).set_linger(Some(Duration::ZERO));
+        set_abortive(self);
     }
+
+    fn options_in_effect(&self) -> OptionsInEffect {
+        options::read_back(SockRef::from(self))
+    }
+}
+
+/// SO_LINGER 0: the close sends RST. Failing only means a FIN goes out instead.
+pub(crate) fn set_abortive(stream: &TcpStream) {
+    let _ = SockRef::from(stream).set_linger(Some(Duration::ZERO));
 }

@@ -24,4 +24,5 @@ pub mod row_text;
 pub mod scenario;
 pub mod session;
 pub mod settings_file;
+pub mod tls;
 pub mod udp;

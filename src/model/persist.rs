@@ -5,7 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::tls::TlsSide;
 use crate::engine::framing::FramingSpec;
+use crate::engine::options::SocketOptions;
 use crate::engine::responder::ResponderSpec;
 use crate::engine::{Membership, UdpOptions};
 use crate::payload::{Checksum, LineEnding, PayloadFormat, TextEncoding};
@@ -44,6 +46,10 @@ pub struct SavedSocket {
     pub responder: ResponderSpec,
     /// "Respond with rules" was on.
     pub respond: bool,
+    /// TCP: the socket options asked for (files from before them: the defaults).
+    pub socket_options: SocketOptions,
+    /// TCP: TLS on or off and its settings (files from before TLS: off).
+    pub tls: TlsSide,
 }
 
 impl Default for SavedSocket {
@@ -57,6 +63,8 @@ impl Default for SavedSocket {
             framing: FramingSpec::default(),
             responder: ResponderSpec::default(),
             respond: false,
+            socket_options: SocketOptions::default(),
+            tls: TlsSide::default(),
         }
     }
 }

@@ -1357,6 +1357,7 @@ impl Run {
                 session,
                 addr,
                 timeout: within,
+                options: Default::default(),
             },
             (Protocol::Udp, Role::Listen) => Command::OpenUdp {
                 session,
@@ -2004,6 +2005,8 @@ mod tests {
             local: "127.0.0.1:5000".parse().unwrap(),
             peer: "127.0.0.1:9".parse().unwrap(),
             counters: Default::default(),
+            options: Default::default(),
+            tls: false,
         };
         run.on_event(&event(session, t0, EventKind::Connected(info)), &mut out);
         assert_eq!(run.var("web.port").as_deref(), Some("5000"));

@@ -26,6 +26,13 @@ pub struct UdpSetup {
     pub options: UdpOptions,
 }
 
+/// A new TCP socket's options and TLS settings, from the form.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TcpSetup {
+    pub socket: crate::engine::options::SocketOptions,
+    pub tls: crate::model::tls::TlsSide,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     /// A new socket from the form (its addresses already checked).
@@ -34,6 +41,8 @@ pub enum Action {
         addr: String,
         /// UDP only: the local address of a UDP client, and the options.
         udp: Option<UdpSetup>,
+        /// TCP only: socket options and TLS.
+        tcp: Option<TcpSetup>,
     },
     /// Listen or connect again on the session's address.
     Start(SessionId),

@@ -267,14 +267,23 @@ impl SocklabApp {
     /// Does what the user asked for.
     fn apply_action(&mut self, action: Action) {
         match action {
-            Action::Create { kind, addr, udp } => {
+            Action::Create {
+                kind,
+                addr,
+                udp,
+                tcp,
+            } => {
                 let id = self.engine.new_session_id();
-                let session = match udp {
+                let mut session = match udp {
                     Some(UdpSetup { bind, options }) if kind.is_udp() => {
                         Session::new_udp(id, kind, addr, bind, options)
                     }
                     _ => Session::new(id, kind, addr),
                 };
+                if let Some(tcp) = tcp {
+                    session.socket_options = tcp.socket;
+                    session.tls = tcp.tls;
+                }
                 for command in session.setup_commands() {
                     self.engine.execute(command);
                 }

@@ -22,6 +22,8 @@
 //! - `log_view.rs`: the log table, its filter and its toolbar.
 //! - `composer.rs`: the message editor, repeat, file sending, history and presets.
 //! - `dialogs.rs`: native file dialogs on their own thread.
+//! - `socket_options_form.rs`: a TCP socket's options: asked for, and in effect.
+//! - `tls_panel.rs`: TLS settings in the form, and a finished handshake's details.
 //! - `theme.rs`: colours and the status dot.
 
 mod action;
@@ -37,8 +39,10 @@ mod rules_panel;
 mod scenarios_panel;
 mod session_view;
 mod sessions_panel;
+mod socket_options_form;
 mod table;
 mod theme;
+mod tls_panel;
 mod udp_panel;
 
 pub use app::SocklabApp;

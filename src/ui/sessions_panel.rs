@@ -3,12 +3,16 @@
 
 use eframe::egui;
 
-use super::action::{Action, UdpSetup};
+use super::action::{Action, TcpSetup, UdpSetup};
+use super::socket_options_form::SocketOptionsForm;
 use super::theme;
+use super::tls_panel::TlsForm;
 use super::udp_panel::{self, Interfaces};
+use crate::engine::options::SocketOptions;
 use crate::engine::{SessionId, UdpOptions};
 use crate::model::scenario::{RunEnd, ScenarioPage};
 use crate::model::session::{Kind, Session};
+use crate::model::tls::TlsSide;
 use crate::model::udp::{DEFAULT_CLIENT_BIND, check_bind_address};
 
 /// The "new socket" form: its fields, and the errors shown under them.
@@ -22,6 +26,10 @@ pub struct NewSocketForm {
     pub bind: String,
     pub bind_error: Option<String>,
     pub udp_options: UdpOptions,
+    /// TCP: the options section.
+    pub socket_options: SocketOptionsForm,
+    /// TCP: the TLS section.
+    pub tls: TlsForm,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,6 +73,8 @@ impl NewSocketForm {
             bind: String::new(),
             bind_error: None,
             udp_options: UdpOptions::default(),
+            socket_options: SocketOptionsForm::new(&SocketOptions::default()),
+            tls: TlsForm::new(&TlsSide::default()),
         }
     }
 
@@ -84,6 +94,17 @@ impl NewSocketForm {
             _ => Ok(DEFAULT_CLIENT_BIND.to_string()),
         };
         self.bind_error = bind.as_ref().err().cloned();
+        let tcp = match self.kind {
+            FormKind::Server | FormKind::Client => {
+                let socket = self.socket_options.submit();
+                let tls = self.tls.submit();
+                match (socket, tls) {
+                    (Some(socket), Some(tls)) => Some(TcpSetup { socket, tls }),
+                    _ => return None,
+                }
+            }
+            FormKind::Udp | FormKind::UdpClient => None,
+        };
         let (Ok(addr), Ok(bind)) = (addr, bind) else {
             return None;
         };
@@ -97,7 +118,12 @@ impl NewSocketForm {
             FormKind::Udp => (Kind::Udp, udp),
             FormKind::UdpClient => (Kind::UdpClient, udp),
         };
-        Some(Action::Create { kind, addr, udp })
+        Some(Action::Create {
+            kind,
+            addr,
+            udp,
+            tcp,
+        })
     }
 }
 
@@ -189,6 +215,11 @@ fn new_socket_form_ui(
             &mut form.chat,
             "Group chat (relay each line to all clients)",
         );
+    }
+    if matches!(form.kind, FormKind::Server | FormKind::Client) {
+        let server = form.kind == FormKind::Server;
+        form.tls.ui(ui, SessionId::ENGINE, server, actions);
+        form.socket_options.ui(ui, "form", server);
     }
     if matches!(form.kind, FormKind::Udp | FormKind::UdpClient) {
         // Closed at first: the open socket's view has the same options, changeable live.

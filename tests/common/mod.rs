@@ -40,7 +40,13 @@ pub fn wait_for<T>(engine: &Engine, mut pick: impl FnMut(&Event) -> Option<T>) -
 }
 
 pub fn listen(engine: &Engine, chat: bool) -> (SessionId, SocketAddr) {
-    let session = engine.listen("127.0.0.1:0", ServerOptions { chat });
+    let session = engine.listen(
+        "127.0.0.1:0",
+        ServerOptions {
+            chat,
+            ..Default::default()
+        },
+    );
     let local = wait_for(engine, |e| match &e.kind {
         EventKind::Listening { local } if e.session == session => Some(*local),
         EventKind::ListenFailed { error } => panic!("listen failed: {error}"),

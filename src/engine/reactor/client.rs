@@ -11,18 +11,35 @@ use super::registry::Owner;
 use super::session::{ClientState, Connecting, Role, Session};
 use super::{Deadline, Reactor, StopCause};
 use crate::engine::addr::parse_endpoint;
+use crate::engine::command::ClientOptions;
 use crate::engine::event::EventKind;
 use crate::engine::ids::SessionId;
 use crate::engine::tcp;
 use crate::engine::timers::far_or;
+use crate::engine::tls::ClientConfigs;
 use crate::engine::wording::{describe_io_error, format_duration};
 
 impl Reactor {
-    pub(super) fn connect(&mut self, session: SessionId, addr: &str, timeout: Duration) {
+    pub(super) fn connect(
+        &mut self,
+        session: SessionId,
+        addr: &str,
+        timeout: Duration,
+        options: ClientOptions,
+    ) {
         self.stop(session, StopCause::NewAttempt);
+        let tls = match options.tls.as_ref().map(ClientConfigs::build).transpose() {
+            Ok(tls) => tls,
+            Err(error) => {
+                self.sink.emit(session, EventKind::ConnectFailed { error });
+                return;
+            }
+        };
         let role = Role::Client(ClientState {
             connecting: None,
             timeout,
+            options,
+            tls,
         });
         let attempt = self.begin_attempt(session, role);
         let endpoint = match parse_endpoint(addr) {
@@ -56,17 +73,21 @@ impl Reactor {
     /// Starts a non-blocking connect to the next address left (after `more`, in the
     /// resolver's order); reports failure when none is left.
     pub(super) fn try_next_address(&mut self, session: SessionId, more: Vec<SocketAddr>) {
-        let Some(connecting) = self
+        let Some(client) = self
             .sessions
             .get_mut(&session)
-            .and_then(Session::connecting_mut)
+            .and_then(Session::client_mut)
         else {
+            return;
+        };
+        let options = client.options.socket.clone();
+        let Some(connecting) = client.connecting.as_mut() else {
             return;
         };
         connecting.remaining.splice(0..0, more);
         while !connecting.remaining.is_empty() {
             let addr = connecting.remaining.remove(0);
-            let mut stream = match tcp::connect(addr) {
+            let mut stream = match tcp::connect(addr, &options) {
                 Ok(stream) => stream,
                 Err(e) => {
                     connecting.last_error = Some(describe_io_error(&e));

@@ -60,6 +60,8 @@ pub(super) struct Conn {
     pub in_read_list: bool,
     /// Already in the reactor's list of connections to flush.
     pub in_flush_list: bool,
+    /// The peer finished sending (its FIN was read); we may still send.
+    pub peer_finished: bool,
 }
 
 impl Conn {
@@ -87,6 +89,7 @@ impl Conn {
             read_pending: false,
             in_read_list: false,
             in_flush_list: false,
+            peer_finished: false,
         }
     }
 
@@ -96,6 +99,8 @@ impl Conn {
             local: self.local,
             peer: self.peer,
             counters: self.counters.clone(),
+            options: self.stream.options_in_effect(),
+            tls: self.stream.is_tls(),
         }
     }
 

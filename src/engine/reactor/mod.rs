@@ -313,7 +313,8 @@ impl Reactor {
                 session,
                 addr,
                 timeout,
-            } => self.connect(session, &addr, timeout),
+                options,
+            } => self.connect(session, &addr, timeout, options),
             Command::OpenUdp {
                 session,
                 bind,

@@ -16,6 +16,7 @@ use crate::engine::command::ServerOptions;
 use crate::engine::event::EventKind;
 use crate::engine::ids::{ConnId, SessionId};
 use crate::engine::tcp;
+use crate::engine::tls::ServerConfigs;
 use crate::engine::transport::Stream;
 use crate::engine::wording::describe_io_error;
 
@@ -25,9 +26,17 @@ const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 impl Reactor {
     pub(super) fn listen(&mut self, session: SessionId, addr: &str, options: ServerOptions) {
         self.stop(session, super::StopCause::NewAttempt);
+        let tls = match options.tls.as_ref().map(ServerConfigs::build).transpose() {
+            Ok(tls) => tls,
+            Err(error) => {
+                self.sink.emit(session, EventKind::ListenFailed { error });
+                return;
+            }
+        };
         let role = Role::Server(ServerState {
             listener: None,
             options,
+            tls,
             accept_paused: false,
         });
         let attempt = self.begin_attempt(session, role);
@@ -48,8 +57,16 @@ impl Reactor {
     /// Listens on the first of `addrs` that works; reports the last error when none does.
     pub(super) fn bind(&mut self, session: SessionId, addrs: Vec<SocketAddr>) {
         let mut last_error = String::from("the name resolved to no address");
+        let Some(options) = self
+            .sessions
+            .get(&session)
+            .and_then(|s| s.server())
+            .map(|server| server.options.socket.clone())
+        else {
+            return;
+        };
         for addr in addrs {
-            let mut listener = match tcp::listen(addr) {
+            let mut listener = match tcp::listen(addr, &options) {
                 Ok(listener) => listener,
                 Err(e) => {
                     last_error = describe_io_error(&e);
@@ -76,8 +93,11 @@ impl Reactor {
                 self.registry.deregister(&mut *listener, token);
                 return;
             };
+            let options = listener.options_in_effect();
             server.listener = Some((token, listener));
             self.sink.emit(session, EventKind::Listening { local });
+            self.sink
+                .emit(session, EventKind::ListenerOptions { options });
             // Clients may already wait in the backlog.
             self.accept(session);
             return;

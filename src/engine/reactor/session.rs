@@ -9,12 +9,13 @@ use std::time::{Duration, Instant};
 use mio::Token;
 
 use crate::engine::capture::Capture;
-use crate::engine::command::{ServerOptions, UdpOptions};
+use crate::engine::command::{ClientOptions, ServerOptions, UdpOptions};
 use crate::engine::event::{Counters, UdpStats};
 use crate::engine::framing::FramingSpec;
 use crate::engine::ids::{ConnId, SessionId};
 use crate::engine::repeat::Repeat;
 use crate::engine::responder::Responder;
+use crate::engine::tls::{ClientConfigs, ServerConfigs};
 use crate::engine::transport::{Listener, Stream};
 
 pub(super) enum Role {
@@ -26,6 +27,8 @@ pub(super) enum Role {
 pub(super) struct ServerState {
     pub listener: Option<(Token, Box<dyn Listener>)>,
     pub options: ServerOptions,
+    /// Built from `options.tls` when the session started.
+    pub tls: Option<ServerConfigs>,
     /// Accepting failed for lack of descriptors: retrying on a timer (an edge-triggered
     /// listener would not report the waiting clients again), the error already said once.
     pub accept_paused: bool,
@@ -96,6 +99,9 @@ pub(super) struct Outgoing {
 pub(super) struct ClientState {
     pub connecting: Option<Connecting>,
     pub timeout: Duration,
+    pub options: ClientOptions,
+    /// Built from `options.tls` when the session started.
+    pub tls: Option<ClientConfigs>,
 }
 
 /// A client's connect in progress: the address being tried and those left.
@@ -133,6 +139,8 @@ impl Session {
             role: Role::Client(ClientState {
                 connecting: None,
                 timeout: Duration::ZERO,
+                options: ClientOptions::default(),
+                tls: None,
             }),
             members: BTreeSet::new(),
             attempt: 0,
@@ -148,6 +156,13 @@ impl Session {
 
     pub fn is_server(&self) -> bool {
         matches!(self.role, Role::Server(_))
+    }
+
+    pub fn server(&self) -> Option<&ServerState> {
+        match &self.role {
+            Role::Server(server) => Some(server),
+            _ => None,
+        }
     }
 
     pub fn server_mut(&mut self) -> Option<&mut ServerState> {
