@@ -9,7 +9,8 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use common::{WAIT, engine, listen};
-use socklab::engine::{Engine, EventKind};
+use socklab::engine::options::SocketOptions;
+use socklab::engine::{Engine, EventKind, ServerOptions};
 
 const CYCLES: usize = 1_000;
 
@@ -39,7 +40,16 @@ impl Tally {
 #[test]
 fn descriptors_and_threads_return_to_where_they_started_after_churn() {
     let engine = engine();
-    let (_plain, plain_addr) = listen(&engine, false);
+    // A plain server keeps a finished peer's connection half-open by default; here it
+    // closes as the peer does, so every connection's resources must come back.
+    let options = ServerOptions {
+        socket: SocketOptions {
+            close_when_peer_finishes: true,
+            ..SocketOptions::default()
+        },
+        ..ServerOptions::default()
+    };
+    let (_plain, plain_addr) = common::listen_with(&engine, options);
     let (_chat, chat_addr) = listen(&engine, true);
     let fds_before = entries("/proc/self/fd");
     let threads_before = entries("/proc/self/task");

@@ -78,11 +78,11 @@ fn reconnects_with_the_same_session_after_the_peer_closes() {
     let first_peer = accept(&server);
     let first = connected(&engine);
     drop(first_peer);
-    let reason = wait_for(&engine, |e| match &e.kind {
-        EventKind::Closed { conn, reason, .. } if *conn == first.conn => Some(reason.clone()),
+    wait_for(&engine, |e| match &e.kind {
+        EventKind::PeerFinished { conn } if *conn == first.conn => Some(()),
+        EventKind::Closed { reason, .. } => panic!("closed at the peer's FIN: {reason}"),
         _ => None,
     });
-    assert_eq!(reason, CloseReason::PeerClosed);
 
     engine.execute(Command::Connect {
         session,
@@ -91,6 +91,15 @@ fn reconnects_with_the_same_session_after_the_peer_closes() {
         options: Default::default(),
     });
     let mut second_peer = accept(&server);
+    let reason = wait_for(&engine, |e| match &e.kind {
+        EventKind::Closed { conn, reason, .. } if *conn == first.conn => Some(reason.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        reason,
+        CloseReason::Closed,
+        "the reconnect closed the half-open one"
+    );
     let second = connected(&engine);
     assert_ne!(second.conn, first.conn);
     engine.send(session, Target::All, b"again");
@@ -121,7 +130,10 @@ fn finish_sending_flushes_then_half_closes_and_keeps_reading() {
     let mut peer = accept(&server);
     connected(&engine);
     engine.send(session, Target::All, b"request");
-    engine.execute(Command::FinishSending { session });
+    engine.execute(Command::FinishSending {
+        session,
+        target: Target::All,
+    });
     let mut got = Vec::new();
     peer.read_to_end(&mut got).unwrap();
     assert_eq!(got, b"request");
@@ -148,7 +160,10 @@ fn a_disconnect_while_finishing_still_reports_sending_finished_before_the_close(
     // More than the socket buffers hold, so it is still queued when the disconnect comes.
     let payload = vec![b'q'; 16 * 1024 * 1024];
     engine.send(session, Target::All, payload.clone());
-    engine.execute(Command::FinishSending { session });
+    engine.execute(Command::FinishSending {
+        session,
+        target: Target::All,
+    });
     engine.execute(Command::Stop { session });
     let got = read_to_close(&mut peer).expect("everything, then a clean end of stream");
     assert!(
@@ -204,4 +219,109 @@ fn disconnect_while_connecting_reports_stopped_not_a_failure() {
         EventKind::Connected(_) => panic!("should not connect"),
         _ => None,
     });
+}
+
+#[test]
+fn a_peer_that_finished_sending_can_still_be_answered_until_we_finish_too() {
+    let engine = engine();
+    let server = listener();
+    let session = engine.connect(
+        &server.local_addr().unwrap().to_string(),
+        DEFAULT_CONNECT_TIMEOUT,
+    );
+    let mut peer = accept(&server);
+    let info = connected(&engine);
+    peer.write_all(b"question").unwrap();
+    peer.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut received = Vec::new();
+    wait_for(&engine, |e| match &e.kind {
+        EventKind::Received { data, .. } => {
+            received.extend_from_slice(data);
+            None
+        }
+        EventKind::PeerFinished { conn } => Some(assert_eq!(*conn, info.conn)),
+        EventKind::Closed { reason, .. } => panic!("closed at the peer's FIN: {reason}"),
+        _ => None,
+    });
+    assert_eq!(
+        received, b"question",
+        "the data came before the FIN was reported"
+    );
+    engine.send(session, Target::All, b"answer");
+    assert_eq!(read_exact(&mut peer, 6), b"answer");
+    engine.execute(Command::FinishSending {
+        session,
+        target: Target::All,
+    });
+    assert_eq!(read_to_close(&mut peer).unwrap(), b"", "then our FIN");
+    let mut sending_finished = false;
+    let reason = wait_for(&engine, |e| match &e.kind {
+        EventKind::SendingFinished { .. } => {
+            sending_finished = true;
+            None
+        }
+        EventKind::Closed { reason, unsent, .. } => Some((reason.clone(), *unsent)),
+        _ => None,
+    });
+    assert!(sending_finished);
+    assert_eq!(reason, (CloseReason::Closed, 0), "both halves done: closed");
+}
+
+#[test]
+fn a_session_told_to_close_when_the_peer_finishes_closes_at_its_fin() {
+    let engine = engine();
+    let server = listener();
+    let options = socklab::engine::ClientOptions {
+        socket: socklab::engine::options::SocketOptions {
+            close_when_peer_finishes: true,
+            ..Default::default()
+        },
+        tls: None,
+    };
+    engine.connect_with(
+        &server.local_addr().unwrap().to_string(),
+        DEFAULT_CONNECT_TIMEOUT,
+        options,
+    );
+    let peer = accept(&server);
+    connected(&engine);
+    peer.shutdown(std::net::Shutdown::Write).unwrap();
+    let reason = wait_for(&engine, |e| match &e.kind {
+        EventKind::PeerFinished { .. } => panic!("reported half-open"),
+        EventKind::Closed { reason, .. } => Some(reason.clone()),
+        _ => None,
+    });
+    assert_eq!(reason, CloseReason::PeerClosed);
+}
+
+#[test]
+fn answering_a_peer_that_closed_completely_ends_with_its_reset() {
+    let engine = engine();
+    let server = listener();
+    let session = engine.connect(
+        &server.local_addr().unwrap().to_string(),
+        DEFAULT_CONNECT_TIMEOUT,
+    );
+    let peer = accept(&server);
+    connected(&engine);
+    drop(peer);
+    wait_for(&engine, |e| {
+        matches!(e.kind, EventKind::PeerFinished { .. }).then_some(())
+    });
+    // The peer's socket is gone: the kernel answers what we send with RST.
+    let deadline = std::time::Instant::now() + common::WAIT;
+    let reason = loop {
+        engine.send(session, Target::All, b"anyone there?");
+        match engine
+            .events()
+            .recv_timeout(std::time::Duration::from_millis(50))
+        {
+            Ok(event) => match event.kind {
+                EventKind::Closed { reason, .. } => break reason,
+                _ => continue,
+            },
+            Err(_) => assert!(std::time::Instant::now() < deadline, "never closed"),
+        }
+    };
+    assert_eq!(reason, CloseReason::PeerReset);
 }

@@ -188,7 +188,7 @@ fn what_waits_when_the_peer_closes_is_logged_as_incomplete() {
     assert_eq!(got[0].1.cut, Cut::Whole);
     assert_eq!(got[1].1.cut, Cut::Leftover);
     wait_for(&engine, |e| {
-        matches!(e.kind, EventKind::Closed { .. }).then_some(())
+        matches!(e.kind, EventKind::PeerFinished { .. }).then_some(())
     });
 }
 

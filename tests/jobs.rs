@@ -437,7 +437,10 @@ fn finish_sending_ends_a_running_repeat_and_closes_cleanly() {
     connected(&engine);
     repeat(&engine, session, b"r", Duration::from_millis(1), None);
     std::thread::sleep(Duration::from_millis(30));
-    engine.execute(Command::FinishSending { session });
+    engine.execute(Command::FinishSending {
+        session,
+        target: Target::All,
+    });
     let end = wait_for(&engine, |e| match &e.kind {
         EventKind::RepeatFinished { end, .. } => Some(end.clone()),
         _ => None,
@@ -496,7 +499,7 @@ fn a_capture_set_before_the_socket_starts_records_from_the_first_connection() {
     sender.write_all(b"first bytes").unwrap();
     drop(sender);
     wait_for(&engine, |e| {
-        matches!(e.kind, EventKind::Closed { .. }).then_some(())
+        matches!(e.kind, EventKind::PeerFinished { .. }).then_some(())
     });
     engine.execute(Command::Capture {
         session,

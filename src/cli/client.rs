@@ -126,40 +126,43 @@ pub(super) fn run(args: ClientArgs) -> Result<(), Failure> {
             return Ok(());
         }
         select! {
-            recv(engine.events()) -> event => {
-                let Ok(event) = event else { return Ok(()) };
-                match step(event.kind, &args.addr) {
-                    ClientStep::Connected(notice) => {
-                        eprintln!("socklab: {notice}");
-                        stdin = lines.clone();
-                    }
-                    ClientStep::Output(data) => {
-                        let mut out = io::stdout().lock();
-                        if out.write_all(&data).and_then(|()| out.flush()).is_err() {
-                            // Nobody reads our output any more: stop like `nc` would.
-                            return Ok(());
+                recv(engine.events()) -> event => {
+                    let Ok(event) = event else { return Ok(()) };
+                    match step(event.kind, &args.addr) {
+                        ClientStep::Connected(notice) => {
+                            eprintln!("socklab: {notice}");
+                            stdin = lines.clone();
                         }
+                        ClientStep::Output(data) => {
+                            let mut out = io::stdout().lock();
+                            if out.write_all(&data).and_then(|()| out.flush()).is_err() {
+                                // Nobody reads our output any more: stop like `nc` would.
+                                return Ok(());
+                            }
+                        }
+                        // An absurd wait would overflow the clock: then wait for the peer to close.
+                        ClientStep::Linger => finish_deadline = Instant::now().checked_add(wait),
+                        ClientStep::Warn(message) => eprintln!("socklab: {message}"),
+                        ClientStep::End(result) => return result,
+                        ClientStep::Quiet => {}
                     }
-                    // An absurd wait would overflow the clock: then wait for the peer to close.
-                    ClientStep::Linger => finish_deadline = Instant::now().checked_add(wait),
-                    ClientStep::Warn(message) => eprintln!("socklab: {message}"),
-                    ClientStep::End(result) => return result,
-                    ClientStep::Quiet => {}
                 }
-            }
-            recv(stdin) -> line => match line {
-                Ok(line) => engine.send(session, Target::All, line),
-                Err(_) => {
-                    stdin = never();
-                    engine.execute(Command::FinishSending { session });
+                recv(stdin) -> line => match line {
+                    Ok(line) => engine.send(session, Target::All, line),
+                    Err(_) => {
+                        stdin = never();
+                        engine.execute(Command::FinishSending {
+            session,
+            target: Target::All,
+        });
+                    }
+                },
+                recv(signals) -> _ => {
+                    engine.execute(Command::Stop { session });
+                    finish_deadline.get_or_insert(Instant::now() + Duration::from_secs(2));
                 }
-            },
-            recv(signals) -> _ => {
-                engine.execute(Command::Stop { session });
-                finish_deadline.get_or_insert(Instant::now() + Duration::from_secs(2));
+                default(Duration::from_millis(100)) => {}
             }
-            default(Duration::from_millis(100)) => {}
-        }
     }
 }
 

@@ -184,9 +184,11 @@ pub enum Command {
         conn: ConnId,
         how: CloseHow,
     },
-    /// Send what is queued, then shut down the writing half; keep reading until the peer closes.
+    /// Send what is queued, then shut down the writing half (FIN); keep reading until the
+    /// peer closes. `Target::All` also ends the session's repeat and file transfers.
     FinishSending {
         session: SessionId,
+        target: Target,
     },
     /// Server: stop listening and close every connection. Client: close its connection.
     Stop {

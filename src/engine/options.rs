@@ -36,6 +36,10 @@ pub struct SocketOptions {
     /// How the user's close (Disconnect, kick, Stop) ends a connection: RST via SO_LINGER 0
     /// instead of a graceful FIN.
     pub reset_on_close: bool,
+    /// Close a connection as soon as its peer finishes sending (its FIN), as a plain
+    /// socket program that reads to the end would; off: keep it half-open so we can still
+    /// send (the default, like nc and socat).
+    pub close_when_peer_finishes: bool,
 }
 
 impl Default for SocketOptions {
@@ -51,6 +55,7 @@ impl Default for SocketOptions {
             ttl: None,
             local_bind: None,
             reset_on_close: false,
+            close_when_peer_finishes: false,
         }
     }
 }

@@ -29,11 +29,12 @@ use super::{
     open_words,
 };
 use crate::engine::framing::{Framing, FramingSpec};
+use crate::engine::options::SocketOptions;
 use crate::engine::responder::MatchKind;
 use crate::engine::{
-    CloseReason, Command, ConnId, Event, EventKind, Payload, ServerOptions, SessionId, Target,
-    TransferId, TransferOutcome, UdpOptions, describe_file_error, parse_bind_address,
-    parse_endpoint,
+    ClientOptions, CloseReason, Command, ConnId, Event, EventKind, Payload, ServerOptions,
+    SessionId, Target, TransferId, TransferOutcome, UdpOptions, describe_file_error,
+    parse_bind_address, parse_endpoint,
 };
 use crate::payload::{PayloadFormat, PayloadSpec, Template, TextEncoding};
 
@@ -1347,17 +1348,28 @@ impl Run {
                 framing: s.framing.clone(),
             });
         }
+        // A scenario's peer that finishes sending has closed, as `expect-close` means it.
+        let socket_options = SocketOptions {
+            close_when_peer_finishes: true,
+            ..SocketOptions::default()
+        };
         out.commands.push(match (s.protocol, s.role) {
             (Protocol::Tcp, Role::Listen) => Command::Listen {
                 session,
                 addr,
-                options: ServerOptions::default(),
+                options: ServerOptions {
+                    socket: socket_options,
+                    ..ServerOptions::default()
+                },
             },
             (Protocol::Tcp, Role::Connect) => Command::Connect {
                 session,
                 addr,
                 timeout: within,
-                options: Default::default(),
+                options: ClientOptions {
+                    socket: socket_options,
+                    tls: None,
+                },
             },
             (Protocol::Udp, Role::Listen) => Command::OpenUdp {
                 session,

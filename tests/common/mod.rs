@@ -40,13 +40,18 @@ pub fn wait_for<T>(engine: &Engine, mut pick: impl FnMut(&Event) -> Option<T>) -
 }
 
 pub fn listen(engine: &Engine, chat: bool) -> (SessionId, SocketAddr) {
-    let session = engine.listen(
-        "127.0.0.1:0",
+    listen_with(
+        engine,
         ServerOptions {
             chat,
             ..Default::default()
         },
-    );
+    )
+}
+
+#[allow(dead_code)] // Not every test binary uses every helper.
+pub fn listen_with(engine: &Engine, options: ServerOptions) -> (SessionId, SocketAddr) {
+    let session = engine.listen("127.0.0.1:0", options);
     let local = wait_for(engine, |e| match &e.kind {
         EventKind::Listening { local } if e.session == session => Some(*local),
         EventKind::ListenFailed { error } => panic!("listen failed: {error}"),

@@ -19,7 +19,7 @@ use crate::engine::event::{CloseReason, EventKind};
 
 impl Reactor {
     /// The peer closed its sending half: relay a last unterminated line, then close.
-    pub(super) fn end_of_stream(&mut self, token: Token) {
+    pub(super) fn chat_end_of_stream(&mut self, token: Token) {
         let Some(conn) = self.conns.get_mut(&token) else {
             return;
         };

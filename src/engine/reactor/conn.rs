@@ -122,6 +122,11 @@ impl Conn {
         self.write == WriteState::Open
     }
 
+    /// Our writing half is shut down.
+    pub fn sending_finished(&self) -> bool {
+        self.write == WriteState::Finished
+    }
+
     pub fn is_closing(&self) -> bool {
         matches!(self.write, WriteState::Closing { .. })
     }

@@ -98,13 +98,20 @@ impl Reactor {
         }
     }
 
-    /// `FinishSending`: nothing may be queued after the FIN, so what would keep sending ends.
-    pub(super) fn finish_sending(&mut self, session: SessionId) {
-        self.end_repeat(session, crate::engine::event::RepeatEnd::Stopped);
-        self.end_transfers(session, crate::engine::event::TransferOutcome::Cancelled);
-        let members = self.members(session);
+    /// `FinishSending`: nothing may be queued after the FIN, so when every connection
+    /// finishes, what would keep sending ends (one connection's finish only leaves it out).
+    pub(super) fn finish_sending(&mut self, session: SessionId, target: Target) {
+        if target == Target::All {
+            self.end_repeat(session, crate::engine::event::RepeatEnd::Stopped);
+            self.end_transfers(session, crate::engine::event::TransferOutcome::Cancelled);
+        }
+        let members = self.targets(session, target);
         if members.is_empty() {
-            self.error(session, "not connected".into());
+            let message = match target {
+                Target::One(conn) => format!("connection {conn} is not open"),
+                _ => "not connected".to_string(),
+            };
+            self.error(session, message);
         }
         for token in members {
             if let Some(conn) = self.conns.get_mut(&token) {
@@ -131,6 +138,38 @@ impl Reactor {
             conn.in_flush_list = true;
             self.flush_list.push(token);
         }
+    }
+
+    /// The peer finished sending (a read gave end-of-stream). Chat: the member leaves.
+    /// A session with rules closes once its replies are written, as the device it stands in
+    /// for would. Otherwise the connection stays half-open, reported once with
+    /// `PeerFinished`, and we may go on sending; it closes when we finish sending too, or
+    /// when the owner closes it.
+    pub(super) fn end_of_stream(&mut self, token: Token) {
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return;
+        };
+        if conn.chat_lines.is_some() {
+            return self.chat_end_of_stream(token);
+        }
+        if conn.is_closing() || conn.peer_finished {
+            return;
+        }
+        conn.peer_finished = true;
+        let (id, session, we_finished) = (conn.id, conn.session, conn.sending_finished());
+        // Nothing more will complete a partial message.
+        self.deliver_leftover(token);
+        let closes = self.sessions.get(&session).is_some_and(|s| {
+            s.responder.is_some()
+                || s.socket_options()
+                    .is_some_and(|o| o.close_when_peer_finishes)
+        });
+        if closes || we_finished {
+            self.close(token, CloseReason::PeerClosed, CloseHow::Graceful);
+            return;
+        }
+        self.sink
+            .emit(session, EventKind::PeerFinished { conn: id });
     }
 
     /// Reads every connection that may hold data, a bounded amount each.
@@ -300,7 +339,7 @@ impl Reactor {
                 written,
                 finished_sending,
             }) => {
-                let (id, session) = (conn.id, conn.session);
+                let (id, session, peer_finished) = (conn.id, conn.session, conn.peer_finished);
                 let closed_and_drained = conn.is_closing() && !conn.has_queued();
                 for data in written {
                     if self.sink.congested() {
@@ -315,6 +354,11 @@ impl Reactor {
                 if finished_sending {
                     self.sink
                         .emit(session, EventKind::SendingFinished { conn: id });
+                    if peer_finished && !closed_and_drained {
+                        // Both halves are done: nothing more can cross.
+                        self.close(token, CloseReason::Closed, CloseHow::Graceful);
+                        return;
+                    }
                 }
                 if closed_and_drained {
                     self.finish_close(token);

@@ -345,7 +345,7 @@ impl Reactor {
                 }
                 None => self.error(session, format!("connection {conn} is not open")),
             },
-            Command::FinishSending { session } => self.finish_sending(session),
+            Command::FinishSending { session, target } => self.finish_sending(session, target),
             Command::Stop { session } => self.stop(session, StopCause::Requested),
             Command::Remove { session } => self.remove(session),
             Command::Repeat {

@@ -13,6 +13,7 @@ use crate::engine::command::{ClientOptions, ServerOptions, UdpOptions};
 use crate::engine::event::{Counters, UdpStats};
 use crate::engine::framing::FramingSpec;
 use crate::engine::ids::{ConnId, SessionId};
+use crate::engine::options::SocketOptions;
 use crate::engine::repeat::Repeat;
 use crate::engine::responder::Responder;
 use crate::engine::tls::{ClientConfigs, ServerConfigs};
@@ -156,6 +157,15 @@ impl Session {
 
     pub fn is_server(&self) -> bool {
         matches!(self.role, Role::Server(_))
+    }
+
+    /// A TCP session's socket options.
+    pub fn socket_options(&self) -> Option<&SocketOptions> {
+        match &self.role {
+            Role::Server(server) => Some(&server.options.socket),
+            Role::Client(client) => Some(&client.options.socket),
+            Role::Udp(_) => None,
+        }
     }
 
     pub fn server(&self) -> Option<&ServerState> {
