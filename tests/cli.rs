@@ -793,3 +793,79 @@ fn udp_rules_answer_each_datagram_headless() {
     assert_eq!(recv_datagram(&peer), (b"pong 5".to_vec(), udp.addr));
     line_with(&udp.lines, " received ");
 }
+
+#[test]
+fn data_hex_and_data_none_change_only_how_received_bytes_are_shown() {
+    let server = start_server(&["--data", "hex"]);
+    let mut a = client(server.addr);
+    line_with(&server.lines, "accepted #1");
+    a.write_all(b"A\0\xff").unwrap();
+    let logged = line_with(&server.lines, "received");
+    let peer = a.local_addr().unwrap();
+    assert!(
+        logged.ends_with(&format!("received #1 {peer} 3 bytes 41 00 ff\n")),
+        "{logged:?}"
+    );
+
+    let quiet = start_server(&["--data", "none"]);
+    let mut b = client(quiet.addr);
+    line_with(&quiet.lines, "accepted #1");
+    b.write_all(b"not shown").unwrap();
+    let logged = line_with(&quiet.lines, "received");
+    let peer = b.local_addr().unwrap();
+    assert!(
+        logged.ends_with(&format!("received #1 {peer} 9 bytes\n")),
+        "{logged:?}"
+    );
+
+    let (status, _, err) = run(&["server", "127.0.0.1:0", "--data", "binary"]);
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains("--data"), "{err}");
+}
+
+#[test]
+fn the_headless_server_answers_a_client_that_finished_sending() {
+    let mut server = start_server(&[]);
+    let mut a = client(server.addr);
+    line_with(&server.lines, "accepted #1");
+    a.write_all(b"request").unwrap();
+    a.shutdown(std::net::Shutdown::Write).unwrap();
+    let logged = line_with(&server.lines, "peer-finished");
+    assert!(
+        logged.ends_with(&format!("peer-finished #1 {}\n", a.local_addr().unwrap())),
+        "{logged:?}"
+    );
+    server.type_line(b"answer\n");
+    assert_eq!(read_exact(&mut a, 7), b"answer\n");
+    send_sigterm(&server.process.child);
+    assert!(server.process.wait_bounded().success());
+}
+
+#[test]
+fn the_client_keeps_sending_stdin_after_the_peer_finished_and_ends_with_stdin() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut process = Running::spawn(
+        socklab(&["client", &addr.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
+    let (mut peer, _) = accept_bounded(&listener);
+    peer.set_read_timeout(Some(WAIT)).unwrap();
+    peer.write_all(b"greeting\n").unwrap();
+    peer.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut stdin = process.child.stdin.take().unwrap();
+    // Written after the peer's FIN reached the client: it still goes out.
+    std::thread::sleep(Duration::from_millis(200));
+    stdin.write_all(b"answer\n").unwrap();
+    drop(stdin);
+    let mut got = Vec::new();
+    peer.read_to_end(&mut got).unwrap();
+    assert_eq!(got, b"answer\n");
+    let status = process.wait_bounded();
+    let (out, err) = process.output();
+    assert!(status.success(), "{err}");
+    assert_eq!(out, b"greeting\n");
+    assert!(err.contains("peer finished sending"), "{err}");
+}

@@ -7,10 +7,10 @@ use std::net::SocketAddr;
 
 use chrono::{DateTime, Local};
 
-use super::Failure;
+use super::{DataOutput, Failure};
 use crate::engine::framing::{Cut, MessageMark};
 use crate::engine::{ConnId, Datagram, Event, EventKind};
-use crate::payload::escape_for_display;
+use crate::payload::{escape_for_display, hex_dump};
 
 /// What the server loop does with one event.
 #[derive(Debug, PartialEq, Eq)]
@@ -30,14 +30,17 @@ pub(super) struct ServerLog {
     addr: String,
     peers: HashMap<ConnId, SocketAddr>,
     listening: bool,
+    /// How data is shown (`--data`).
+    data: DataOutput,
 }
 
 impl ServerLog {
-    pub fn new(addr: &str) -> Self {
+    pub fn new(addr: &str, data: DataOutput) -> Self {
         ServerLog {
             addr: addr.to_string(),
             peers: HashMap::new(),
             listening: false,
+            data,
         }
     }
 
@@ -67,8 +70,17 @@ impl ServerLog {
                 data,
                 messages,
             } => {
-                // One line per message, each stamped.
                 let peer = self.peer(*conn);
+                if self.data == DataOutput::None {
+                    // Sizes only: one line per event however many messages it holds.
+                    return ServerStep::Print(format!(
+                        "{} received {conn} {peer} {} bytes{}",
+                        stamp(&event.time),
+                        data.len(),
+                        message_count(messages.len())
+                    ));
+                }
+                // One line per message, each stamped.
                 let mut start = 0;
                 let lines: Vec<String> = messages
                     .iter()
@@ -76,9 +88,9 @@ impl ServerLog {
                         let message = &data[start..mark.end];
                         start = mark.end;
                         format!(
-                            "received {conn} {peer} {} bytes \"{}\"{}",
+                            "received {conn} {peer} {} bytes{}{}",
                             message.len(),
-                            escape_for_display(message),
+                            shown(message, self.data),
                             message_note(mark)
                         )
                     })
@@ -89,10 +101,10 @@ impl ServerLog {
                 format!("unreported {messages} received messages ({bytes} bytes)")
             }
             EventKind::Sent { conn, data } => format!(
-                "sent {conn} {} {} bytes \"{}\"",
+                "sent {conn} {} {} bytes{}",
                 self.peer(*conn),
                 data.len(),
-                escape_for_display(data)
+                shown(data, self.data)
             ),
             EventKind::ChatLine { conn, peer, line } => {
                 format!("line {conn} {peer} \"{}\"", escape_for_display(line))
@@ -197,16 +209,19 @@ pub(super) struct UdpLog {
     opened: bool,
     stopped: bool,
     setup_pending: usize,
+    /// How data is shown (`--data`).
+    data: DataOutput,
 }
 
 impl UdpLog {
     /// A log for a socket that will join `joins` groups once open.
-    pub fn new(joins: usize) -> Self {
+    pub fn new(joins: usize, data: DataOutput) -> Self {
         UdpLog {
             joins,
             opened: false,
             stopped: false,
             setup_pending: 0,
+            data,
         }
     }
 
@@ -249,10 +264,11 @@ impl UdpLog {
             // Every datagram line names its address; a new peer needs no line of its own.
             EventKind::PeerSeen(_) => return UdpStep::Quiet,
             EventKind::DatagramsReceived { datagrams } => {
-                return UdpStep::Print(datagram_lines(&stamp, "received", datagrams));
+                let lines = datagram_lines(&stamp, "received", datagrams, self.data);
+                return UdpStep::Print(lines);
             }
             EventKind::DatagramsSent { datagrams } => {
-                return UdpStep::Print(datagram_lines(&stamp, "sent", datagrams));
+                return UdpStep::Print(datagram_lines(&stamp, "sent", datagrams, self.data));
             }
             EventKind::DatagramsUnreported { count, bytes } => {
                 format!("unreported {count} datagrams ({bytes} bytes)")
@@ -306,7 +322,20 @@ impl UdpLog {
 
 /// One stamped line per datagram: `TIME received 127.0.0.1:5000 5 bytes "hello"`, with
 /// `, truncated` when the datagram was cut to fit the receive buffer.
-fn datagram_lines(stamp: &str, verb: &str, datagrams: &[Datagram]) -> Vec<String> {
+fn datagram_lines(
+    stamp: &str,
+    verb: &str,
+    datagrams: &[Datagram],
+    data: DataOutput,
+) -> Vec<String> {
+    if data == DataOutput::None {
+        // Sizes only: one line per batch.
+        let bytes: usize = datagrams.iter().map(|d| d.data.len()).sum();
+        return vec![format!(
+            "{stamp} {verb} {} datagrams {bytes} bytes",
+            datagrams.len()
+        )];
+    }
     datagrams
         .iter()
         .map(|datagram| {
@@ -316,13 +345,30 @@ fn datagram_lines(stamp: &str, verb: &str, datagrams: &[Datagram]) -> Vec<String
                 checksum_note(datagram.checksum_ok)
             };
             format!(
-                "{stamp} {verb} {} {} bytes \"{}\"{cut}",
+                "{stamp} {verb} {} {} bytes{}{cut}",
                 datagram.addr,
                 datagram.data.len(),
-                escape_for_display(&datagram.data)
+                shown(&datagram.data, data)
             )
         })
         .collect()
+}
+
+/// The data part of a line, as `--data` asks: ` "escaped text"`, ` 0a 1b …` or nothing.
+fn shown(data: &[u8], how: DataOutput) -> String {
+    match how {
+        DataOutput::Text => format!(" \"{}\"", escape_for_display(data)),
+        DataOutput::Hex if data.is_empty() => String::new(),
+        DataOutput::Hex => format!(" {}", hex_dump(data)),
+        DataOutput::None => String::new(),
+    }
+}
+
+fn message_count(count: usize) -> String {
+    match count {
+        0 | 1 => String::new(),
+        count => format!(", {count} messages"),
+    }
 }
 
 /// What the framing or the checksum says about a message, as the end of its line.
@@ -390,7 +436,7 @@ mod tests {
 
     /// A log that listens and has accepted connection #1 from [`PEER`].
     fn log_with_a_peer() -> ServerLog {
-        let mut log = ServerLog::new(LOCAL);
+        let mut log = ServerLog::new(LOCAL, DataOutput::Text);
         log.step(&event(EventKind::Listening {
             local: LOCAL.parse().unwrap(),
         }));
@@ -407,7 +453,7 @@ mod tests {
 
     #[test]
     fn listening_names_the_bound_address_and_marks_the_log_listening() {
-        let mut log = ServerLog::new("127.0.0.1:0");
+        let mut log = ServerLog::new("127.0.0.1:0", DataOutput::Text);
         assert!(!log.listening());
         let printed = line(
             &mut log,
@@ -421,7 +467,7 @@ mod tests {
 
     #[test]
     fn accepted_names_the_connection_its_peer_and_our_end() {
-        let mut log = ServerLog::new(LOCAL);
+        let mut log = ServerLog::new(LOCAL, DataOutput::Text);
         assert_eq!(
             line(&mut log, accepted(7, PEER)),
             format!("{TIME} accepted #7 {PEER} -> {LOCAL}")
@@ -443,6 +489,58 @@ mod tests {
         assert_eq!(
             line(&mut log, sent),
             format!("{TIME} sent #1 {PEER} 6 bytes \"hi\\0\\xff\\\\\\n\"")
+        );
+    }
+
+    #[test]
+    fn data_hex_shows_bytes_as_hex_and_data_none_shows_sizes_only() {
+        let mut log = log_with_a_peer();
+        log.data = DataOutput::Hex;
+        let received = EventKind::received_raw(conn(1), b"A\0\xff".to_vec());
+        assert_eq!(
+            line(&mut log, received),
+            format!("{TIME} received #1 {PEER} 3 bytes 41 00 ff")
+        );
+        log.data = DataOutput::None;
+        let two_messages = EventKind::Received {
+            conn: conn(1),
+            data: b"ab\ncd\n".to_vec(),
+            messages: vec![
+                MessageMark {
+                    end: 3,
+                    delimiter: 1,
+                    cut: Cut::Whole,
+                    checksum_ok: None,
+                },
+                MessageMark {
+                    end: 6,
+                    delimiter: 1,
+                    cut: Cut::Whole,
+                    checksum_ok: None,
+                },
+            ],
+        };
+        assert_eq!(
+            line(&mut log, two_messages),
+            format!("{TIME} received #1 {PEER} 6 bytes, 2 messages"),
+            "one line per event, not per message"
+        );
+        let sent = EventKind::Sent {
+            conn: conn(1),
+            data: Arc::from(&b"secret"[..]),
+        };
+        assert_eq!(
+            line(&mut log, sent),
+            format!("{TIME} sent #1 {PEER} 6 bytes")
+        );
+    }
+
+    #[test]
+    fn a_peer_that_finished_sending_is_named_with_its_connection() {
+        let mut log = log_with_a_peer();
+        assert_eq!(
+            line(&mut log, EventKind::PeerFinished { conn: conn(1) }),
+            format!("{TIME} peer-finished #1 {PEER}")
         );
     }
 
@@ -573,7 +671,7 @@ mod tests {
 
     #[test]
     fn a_failed_listen_ends_the_command_naming_the_typed_address() {
-        let mut log = ServerLog::new("localhost:80");
+        let mut log = ServerLog::new("localhost:80", DataOutput::Text);
         let failed = EventKind::ListenFailed {
             error: "permission denied".into(),
         };
@@ -697,7 +795,7 @@ mod tests {
 
     /// A log whose socket is open and set up, with no groups.
     fn ready_udp_log() -> UdpLog {
-        let mut log = UdpLog::new(0);
+        let mut log = UdpLog::new(0, DataOutput::Text);
         log.step(&event(opened()));
         log.step(&event(options_applied()));
         assert!(log.ready());
@@ -706,7 +804,7 @@ mod tests {
 
     #[test]
     fn bound_names_the_socket_and_it_is_ready_once_its_options_are_set() {
-        let mut log = UdpLog::new(0);
+        let mut log = UdpLog::new(0, DataOutput::Text);
         assert!(!log.is_open() && !log.ready());
         assert_eq!(
             udp_line(&mut log, opened()),
@@ -720,7 +818,7 @@ mod tests {
 
     #[test]
     fn it_is_ready_only_once_every_group_is_joined_and_says_so_for_each() {
-        let mut log = UdpLog::new(2);
+        let mut log = UdpLog::new(2, DataOutput::Text);
         log.step(&event(opened()));
         log.step(&event(options_applied()));
         assert!(!log.ready());
@@ -754,7 +852,7 @@ mod tests {
 
     #[test]
     fn an_error_while_setting_up_ends_the_command_and_after_it_is_printed() {
-        let mut log = UdpLog::new(1);
+        let mut log = UdpLog::new(1, DataOutput::Text);
         log.step(&event(opened()));
         log.step(&event(options_applied()));
         let refused = "cannot join 239.1.2.3 on eth9: no such interface";
@@ -765,7 +863,7 @@ mod tests {
             UdpStep::Fail(Failure::runtime(refused.into()))
         );
 
-        let mut log = UdpLog::new(0);
+        let mut log = UdpLog::new(0, DataOutput::Text);
         log.step(&event(opened()));
         let refused = "cannot set the multicast TTL: invalid argument";
         assert_eq!(
@@ -792,7 +890,7 @@ mod tests {
 
     #[test]
     fn a_failed_open_or_engine_ends_the_command_with_the_reason() {
-        let mut log = UdpLog::new(0);
+        let mut log = UdpLog::new(0, DataOutput::Text);
         let failed = EventKind::UdpFailed {
             error: "cannot bind to 127.0.0.1:5000: address already in use".into(),
         };

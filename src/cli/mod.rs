@@ -37,6 +37,9 @@ SERVER OUTPUT
     accepted #ID PEER -> LOCAL
     received #ID PEER N bytes \"ESCAPED DATA\" [, NOTE]   (one line per message)
     sent #ID PEER N bytes \"ESCAPED DATA\"
+      --data hex: the bytes as hex (`41 0a`) instead of quoted text;
+      --data none: no data; one `received #ID PEER N bytes[, M messages]` line per read
+    peer-finished #ID PEER                    (the client sent FIN; it can still be sent to)
     line #ID PEER \"ESCAPED LINE\"              (chat mode: a relayed line)
     unreported N lines                        (chat mode: stdout fell behind the relay)
     unreported N sends (M bytes)              (stdout fell behind the sends)
@@ -354,4 +357,37 @@ fn print_line(line: &str) {
     let _ = out.write_all(line.as_bytes());
     let _ = out.write_all(b"\n");
     let _ = out.flush();
+}
+
+/// Stdout for a stream of event lines: buffered, and flushed whenever no further event
+/// waits, so a busy server writes in large blocks and a quiet one shows each line at once.
+struct EventLines {
+    out: io::BufWriter<io::Stdout>,
+}
+
+impl EventLines {
+    fn new() -> Self {
+        EventLines {
+            out: io::BufWriter::with_capacity(256 * 1024, io::stdout()),
+        }
+    }
+
+    fn line(&mut self, line: &str) {
+        // A closed stdout (e.g. `| head`) must not kill the server.
+        let _ = self.out.write_all(line.as_bytes());
+        let _ = self.out.write_all(b"\n");
+    }
+
+    /// Flushes unless `more_waiting`.
+    fn caught_up(&mut self, more_waiting: bool) {
+        if !more_waiting {
+            let _ = self.out.flush();
+        }
+    }
+}
+
+impl Drop for EventLines {
+    fn drop(&mut self) {
+        let _ = self.out.flush();
+    }
 }

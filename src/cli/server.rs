@@ -8,7 +8,7 @@ use crossbeam_channel::{never, select};
 
 use super::format::{ServerLog, ServerStep};
 use super::{
-    Failure, ServerArgs, check_address, new_session_capturing, print_line, start_engine,
+    EventLines, Failure, ServerArgs, check_address, new_session_capturing, start_engine,
     stdin_lines, termination_signals,
 };
 use crate::engine::{Command, ServerOptions, Target};
@@ -34,7 +34,8 @@ pub(super) fn run(args: ServerArgs) -> Result<(), Failure> {
         addr: args.addr.clone(),
         options,
     });
-    let mut log = ServerLog::new(&args.addr);
+    let mut log = ServerLog::new(&args.addr, args.data);
+    let mut stdout = EventLines::new();
     let mut stopping: Option<Instant> = None;
     loop {
         if let Some(since) = stopping
@@ -47,10 +48,11 @@ pub(super) fn run(args: ServerArgs) -> Result<(), Failure> {
             recv(engine.events()) -> event => {
                 let Ok(event) = event else { return Ok(()) };
                 match log.step(&event) {
-                    ServerStep::Print(line) => print_line(&line),
+                    ServerStep::Print(line) => stdout.line(&line),
                     ServerStep::Quiet => {}
                     ServerStep::Fail(failure) => return Err(failure),
                 }
+                stdout.caught_up(!engine.events().is_empty());
                 #[cfg(feature = "testing")]
                 testing::fail_engine_if_asked(&engine, &event);
             }

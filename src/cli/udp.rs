@@ -10,7 +10,7 @@ use crossbeam_channel::{Receiver, never, select};
 
 use super::format::{UdpLog, UdpStep};
 use super::{
-    Failure, UdpArgs, new_session_capturing, print_line, start_engine, stdin_lines,
+    EventLines, Failure, UdpArgs, new_session_capturing, start_engine, stdin_lines,
     termination_signals,
 };
 use crate::engine::{Command, Membership, Target, UdpOptions, parse_bind_address, parse_endpoint};
@@ -51,7 +51,8 @@ pub(super) fn run(args: UdpArgs) -> Result<(), Failure> {
         });
     }
     let target = plan.to.map_or(Target::LastSender, Target::Addr);
-    let mut log = UdpLog::new(plan.joins.len());
+    let mut log = UdpLog::new(plan.joins.len(), args.data);
+    let mut stdout = EventLines::new();
     // Stdin is read once the socket is open and set up, so a line typed early waits.
     let mut stdin: Receiver<Vec<u8>> = never();
     let mut reading = false;
@@ -67,10 +68,11 @@ pub(super) fn run(args: UdpArgs) -> Result<(), Failure> {
             recv(engine.events()) -> event => {
                 let Ok(event) = event else { return Ok(()) };
                 match log.step(&event) {
-                    UdpStep::Print(printed) => printed.iter().for_each(|line| print_line(line)),
+                    UdpStep::Print(printed) => printed.iter().for_each(|line| stdout.line(line)),
                     UdpStep::Quiet => {}
                     UdpStep::Fail(failure) => return Err(failure),
                 }
+                stdout.caught_up(!engine.events().is_empty());
                 if log.ready() && !reading && stopping.is_none() {
                     reading = true;
                     stdin = lines.clone();

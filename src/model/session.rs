@@ -200,6 +200,24 @@ pub struct ConnRow {
     pub sending_finished: bool,
 }
 
+impl ConnRow {
+    /// Sends may still go to it.
+    pub fn takes_sends(&self) -> bool {
+        !self.closing && !self.sending_finished
+    }
+
+    /// Its state in words, for the client table and the header: which halves are done.
+    pub fn state_label(&self) -> &'static str {
+        match (self.closing, self.peer_finished, self.sending_finished) {
+            (true, _, _) => "closing",
+            (false, true, false) => "peer finished sending",
+            (false, false, true) => "sending finished",
+            (false, true, true) => "both finished",
+            (false, false, false) => "open",
+        }
+    }
+}
+
 /// The payload being composed for a socket, as typed, with its settings.
 #[derive(Debug)]
 pub struct Composer {
@@ -520,9 +538,16 @@ impl Session {
         self.conns.get(&conn).map(|c| c.info.peer)
     }
 
-    /// Connections not being closed: the ones a send can go to.
+    /// Connections a send can go to: not being closed, our sending half not finished.
     pub fn open_conns(&self) -> impl Iterator<Item = &ConnRow> {
-        self.conns.values().filter(|c| !c.closing)
+        self.conns.values().filter(|c| c.takes_sends())
+    }
+
+    /// The client's one connection (a client has at most one).
+    pub fn client_conn(&self) -> Option<&ConnRow> {
+        (self.kind == Kind::Client)
+            .then(|| self.conns.values().next())
+            .flatten()
     }
 
     /// True when some connection takes sends.
@@ -538,7 +563,8 @@ impl Session {
         match self.target {
             Target::All if self.has_open_conn() => Some(Target::All),
             Target::One(conn)
-                if self.state.is_active() && self.conns.get(&conn).is_some_and(|c| !c.closing) =>
+                if self.state.is_active()
+                    && self.conns.get(&conn).is_some_and(ConnRow::takes_sends) =>
             {
                 Some(Target::One(conn))
             }
@@ -595,7 +621,11 @@ impl Session {
         if self.send_target().is_some() {
             None
         } else if !self.has_open_conn() {
-            Some(if self.is_server() {
+            let all_finished =
+                self.state.is_active() && self.conns.values().any(|c| c.sending_finished);
+            Some(if all_finished {
+                "Sending was shut down (FIN sent); only receiving goes on.".into()
+            } else if self.is_server() {
                 "No client is connected.".into()
             } else {
                 "Not connected.".into()

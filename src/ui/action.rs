@@ -95,6 +95,12 @@ pub enum Action {
         session: SessionId,
         conn: ConnId,
     },
+    /// Shut down our sending half (FIN) of one connection, or of every one; receiving
+    /// goes on.
+    ShutDownSending {
+        session: SessionId,
+        conn: Option<ConnId>,
+    },
     /// Capture received bytes to a file; `None` stops capturing.
     Capture {
         session: SessionId,

@@ -16,6 +16,7 @@ use super::session_view::{self, ViewContext};
 use super::sessions_panel::{self, FormKind, NewSocketForm};
 use super::theme;
 use super::udp_panel::Interfaces;
+use crate::engine::Target;
 use crate::engine::responder::{ResponderSpec, RulesFile, parse_rules_file, write_rules_file};
 use crate::engine::{CloseHow, Command, Engine, Event, EventKind, SessionId};
 use crate::model::export::{self, ExportFormat};
@@ -426,6 +427,11 @@ impl SocklabApp {
                     });
                     s.mark_closing(conn);
                 }
+            }
+            Action::ShutDownSending { session, conn } => {
+                let target = conn.map_or(Target::All, Target::One);
+                self.engine
+                    .execute(Command::FinishSending { session, target });
             }
             Action::Capture { session, path } => {
                 // The socket may have been removed while the dialog was open.

@@ -14,7 +14,7 @@ use super::{log_view, rate_chart, rules_panel, table, theme};
 use crate::engine::{ConnId, Target};
 use crate::model::format;
 use crate::model::persist::Saved;
-use crate::model::session::{BehaviourPage, Kind, Session, State};
+use crate::model::session::{BehaviourPage, ConnRow, Kind, Session, State};
 
 /// What the session view reads besides the session, and where its actions go.
 pub struct ViewContext<'a> {
@@ -269,6 +269,13 @@ fn header_ui(ui: &mut egui::Ui, session: &Session, show_chart: bool, actions: &m
         if matches!(session.kind, Kind::Client | Kind::UdpClient) {
             ui.label(shown("peername", session.peer));
         }
+        // Half-closed: which side has finished sending.
+        if let Some(row) = session.client_conn()
+            && !row.closing
+            && (row.peer_finished || row.sending_finished)
+        {
+            theme::warning_label_ui(ui, row.state_label());
+        }
         if let Some(since) = session.since {
             ui.label(format!("up {}", format::uptime(since, Local::now())));
         }
@@ -426,10 +433,23 @@ fn controls_ui(ui: &mut egui::Ui, session: &Session, actions: &mut Vec<Action>) 
             .button("Start again")
             .clicked()
             .then_some(Action::Start(id)),
-        (Kind::Client, true) => ui
-            .button("Disconnect")
-            .clicked()
-            .then_some(Action::Stop(id)),
+        (Kind::Client, true) => {
+            let disconnect = ui
+                .button("Disconnect")
+                .clicked()
+                .then_some(Action::Stop(id));
+            let can_finish = session.client_conn().is_some_and(ConnRow::takes_sends);
+            let finish = ui
+                .add_enabled(can_finish, egui::Button::new("Shut down sending"))
+                .on_hover_text("Send FIN: the peer reads the end, you keep receiving")
+                .on_disabled_hover_text("Not connected, or sending is already shut down")
+                .clicked()
+                .then_some(Action::ShutDownSending {
+                    session: id,
+                    conn: None,
+                });
+            disconnect.or(finish)
+        }
         (Kind::Client, false) => ui
             .button("Reconnect")
             .on_hover_text(format!("Connect to {} again", session.addr))
@@ -456,6 +476,19 @@ fn clients_ui(ui: &mut egui::Ui, session: &mut Session, actions: &mut Vec<Action
                 conn,
             });
         }
+        let can_finish = selected
+            .and_then(|conn| session.conns.get(&conn))
+            .is_some_and(ConnRow::takes_sends);
+        let finish = ui
+            .add_enabled(can_finish, egui::Button::new("Shut down sending"))
+            .on_hover_text("Send FIN to the selected client: it reads the end, you keep receiving")
+            .on_disabled_hover_text("Select a client whose sending is not shut down yet");
+        if finish.clicked() {
+            actions.push(Action::ShutDownSending {
+                session: session.id,
+                conn: selected,
+            });
+        }
     });
     if session.conns.is_empty() {
         ui.weak("No client connected yet.");
@@ -467,6 +500,7 @@ fn clients_ui(ui: &mut egui::Ui, session: &mut Session, actions: &mut Vec<Action
         ("Peername", 170.0),
         ("Sockname", 150.0),
         ("Connected since", 100.0),
+        ("State", 140.0),
         ("In (msgs)", 110.0),
         ("Out (msgs)", 110.0),
     ];
@@ -480,17 +514,12 @@ fn clients_ui(ui: &mut egui::Ui, session: &mut Session, actions: &mut Vec<Action
             let Some(row) = session.conns.get(&conn) else {
                 return;
             };
-            let (peer, local, since, closing) =
-                (row.info.peer, row.info.local, row.since, row.closing);
+            let (peer, local, since, state) =
+                (row.info.peer, row.info.local, row.since, row.state_label());
             let totals = session.conn_totals(row);
             let selected = session.selected_conn == Some(conn);
             table_row.col(|ui| {
-                let text = if closing {
-                    format!("{peer} (closing)")
-                } else {
-                    peer.to_string()
-                };
-                if ui.selectable_label(selected, text).clicked() {
+                if ui.selectable_label(selected, peer.to_string()).clicked() {
                     session.selected_conn = if selected { None } else { Some(conn) };
                     if !selected {
                         session.target = Target::One(conn);
@@ -502,6 +531,9 @@ fn clients_ui(ui: &mut egui::Ui, session: &mut Session, actions: &mut Vec<Action
             });
             table_row.col(|ui| {
                 ui.label(format::clock(&since));
+            });
+            table_row.col(|ui| {
+                ui.label(state);
             });
             table_row.col(|ui| table::traffic_label_ui(ui, totals.bytes_in, totals.messages_in));
             table_row.col(|ui| table::traffic_label_ui(ui, totals.bytes_out, totals.messages_out));

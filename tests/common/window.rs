@@ -3,6 +3,8 @@
 
 use std::time::{Duration, Instant};
 
+use eframe::egui::accesskit::Role;
+use eframe::egui::{Key, Modifiers};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use socklab::model::persist::Saved;
@@ -44,4 +46,20 @@ pub fn shows_text(harness: &App, text: &str) -> bool {
 
 pub fn wait_for_text(harness: &mut App, text: &str) {
     run_until(harness, text, |h| shows_text(h, text));
+}
+
+/// Replaces the text of the field labelled `label`, the way a person would.
+pub fn type_into(harness: &mut App, role: Role, label: &str, text: &str) {
+    harness.get_by_role_and_label(role, label).click();
+    harness.run_ok();
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    harness.key_press(Key::Backspace);
+    harness.run_ok();
+    harness.get_by_role_and_label(role, label).type_text(text);
+    harness.run_ok();
+}
+
+pub fn press(harness: &mut App, label: &str) {
+    harness.get_by_role_and_label(Role::Button, label).click();
+    harness.run_ok();
 }
