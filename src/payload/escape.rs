@@ -1,8 +1,6 @@
 //! Escapes both ways: showing arbitrary bytes as one line of text (printable characters as
 //! they are, everything else escaped), and parsing typed escapes back into bytes.
 
-use std::fmt::Write;
-
 use super::{PayloadError, TextEncoding};
 
 /// Escapes `data` for display: `\n \r \t \0 \\` and `\xNN` for other control characters
@@ -10,14 +8,30 @@ use super::{PayloadError, TextEncoding};
 pub fn escape_for_display(data: &[u8]) -> String {
     let mut out = String::with_capacity(data.len());
     for chunk in data.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            push_escaped_char(&mut out, c);
-        }
+        push_escaped_str(&mut out, chunk.valid());
         for &byte in chunk.invalid() {
             push_escaped_byte(&mut out, byte);
         }
     }
     out
+}
+
+/// Printable ASCII runs are copied whole (the common case, and the headless server's hot
+/// path); only the characters around them are looked at one by one.
+fn push_escaped_str(out: &mut String, text: &str) {
+    let mut rest = text;
+    while let Some(at) = rest
+        .bytes()
+        .position(|b| !(0x20..0x7f).contains(&b) || b == b'\\')
+    {
+        out.push_str(&rest[..at]);
+        let Some(c) = rest[at..].chars().next() else {
+            return;
+        };
+        push_escaped_char(out, c);
+        rest = &rest[at + c.len_utf8()..];
+    }
+    out.push_str(rest);
 }
 
 pub(super) fn push_escaped_char(out: &mut String, c: char) {
@@ -38,7 +52,10 @@ pub(super) fn push_escaped_char(out: &mut String, c: char) {
 }
 
 pub(super) fn push_escaped_byte(out: &mut String, byte: u8) {
-    let _ = write!(out, "\\x{byte:02x}");
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.push_str("\\x");
+    out.push(DIGITS[usize::from(byte >> 4)] as char);
+    out.push(DIGITS[usize::from(byte & 0xf)] as char);
 }
 
 /// Parses text with `\r \n \t \0 \\ \xNN` escapes; the text between escapes is encoded
