@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 pub use certs::{SelfSigned, self_signed};
 pub(crate) use config::{ClientConfigs, ServerConfigs};
-pub(crate) use stream::TlsStream;
+pub(crate) use stream::{connect, listen, tls_failure};
 
 /// A TLS client session's settings.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
