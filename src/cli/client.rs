@@ -6,10 +6,12 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, never, select};
 
+use super::format::tls_client_lines;
 use super::{
     ClientArgs, Failure, check_address, new_session_capturing, seconds, start_engine, stdin_lines,
     termination_signals,
 };
+use crate::engine::tls::Verify;
 use crate::engine::{ClientOptions, CloseReason, Command, EventKind, Target};
 
 /// What the client loop does with one event.
@@ -23,6 +25,8 @@ enum ClientStep {
     Linger,
     /// Tell stderr this and go on.
     Warn(String),
+    /// Tell stderr these lines and go on.
+    Tell(Vec<String>),
     /// End the command.
     End(Result<(), Failure>),
     /// Nothing to do.
@@ -62,7 +66,7 @@ fn step(kind: EventKind, addr: &str) -> ClientStep {
             "{messages} received messages ({bytes} bytes) were answered but not printed"
         )),
         EventKind::TlsEstablished { info, .. } => {
-            ClientStep::Warn(format!("tls {} {}", info.version, info.cipher_suite))
+            ClientStep::Tell(tls_client_lines(&info, chrono::Utc::now()))
         }
         EventKind::PeerFinished { .. } => ClientStep::Warn("peer finished sending".into()),
         // Server sessions only.
@@ -107,6 +111,16 @@ pub(super) fn run(args: ClientArgs) -> Result<(), Failure> {
         socket: args.socket.options(false)?,
         tls: args.tls.client_setup()?,
     };
+    if options
+        .tls
+        .as_ref()
+        .is_some_and(|tls| tls.verify == Verify::Off)
+    {
+        eprintln!(
+            "socklab: warning: --insecure: the server's certificate will not be verified; \
+             anyone could pretend to be it"
+        );
+    }
     let engine = start_engine()?;
     let signals = termination_signals();
     let lines = stdin_lines();
@@ -126,43 +140,48 @@ pub(super) fn run(args: ClientArgs) -> Result<(), Failure> {
             return Ok(());
         }
         select! {
-                recv(engine.events()) -> event => {
-                    let Ok(event) = event else { return Ok(()) };
-                    match step(event.kind, &args.addr) {
-                        ClientStep::Connected(notice) => {
-                            eprintln!("socklab: {notice}");
-                            stdin = lines.clone();
-                        }
-                        ClientStep::Output(data) => {
-                            let mut out = io::stdout().lock();
-                            if out.write_all(&data).and_then(|()| out.flush()).is_err() {
-                                // Nobody reads our output any more: stop like `nc` would.
-                                return Ok(());
-                            }
-                        }
-                        // An absurd wait would overflow the clock: then wait for the peer to close.
-                        ClientStep::Linger => finish_deadline = Instant::now().checked_add(wait),
-                        ClientStep::Warn(message) => eprintln!("socklab: {message}"),
-                        ClientStep::End(result) => return result,
-                        ClientStep::Quiet => {}
+            recv(engine.events()) -> event => {
+                let Ok(event) = event else { return Ok(()) };
+                match step(event.kind, &args.addr) {
+                    ClientStep::Connected(notice) => {
+                        eprintln!("socklab: {notice}");
+                        stdin = lines.clone();
                     }
-                }
-                recv(stdin) -> line => match line {
-                    Ok(line) => engine.send(session, Target::All, line),
-                    Err(_) => {
-                        stdin = never();
-                        engine.execute(Command::FinishSending {
-            session,
-            target: Target::All,
-        });
+                    ClientStep::Output(data) => {
+                        let mut out = io::stdout().lock();
+                        if out.write_all(&data).and_then(|()| out.flush()).is_err() {
+                            // Nobody reads our output any more: stop like `nc` would.
+                            return Ok(());
+                        }
                     }
-                },
-                recv(signals) -> _ => {
-                    engine.execute(Command::Stop { session });
-                    finish_deadline.get_or_insert(Instant::now() + Duration::from_secs(2));
+                    // An absurd wait would overflow the clock: then wait for the peer to close.
+                    ClientStep::Linger => finish_deadline = Instant::now().checked_add(wait),
+                    ClientStep::Warn(message) => eprintln!("socklab: {message}"),
+                    ClientStep::Tell(lines) => {
+                        for line in lines {
+                            eprintln!("socklab: {line}");
+                        }
+                    }
+                    ClientStep::End(result) => return result,
+                    ClientStep::Quiet => {}
                 }
-                default(Duration::from_millis(100)) => {}
             }
+            recv(stdin) -> line => match line {
+                Ok(line) => engine.send(session, Target::All, line),
+                Err(_) => {
+                    stdin = never();
+                    engine.execute(Command::FinishSending {
+                        session,
+                        target: Target::All,
+                    });
+                }
+            },
+            recv(signals) -> _ => {
+                engine.execute(Command::Stop { session });
+                finish_deadline.get_or_insert(Instant::now() + Duration::from_secs(2));
+            }
+            default(Duration::from_millis(100)) => {}
+        }
     }
 }
 
