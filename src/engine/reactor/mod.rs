@@ -337,6 +337,11 @@ impl Reactor {
             } => self.send_payload(session, target, data),
             Command::Close { session, conn, how } => match self.member_token(session, conn) {
                 Some(token) => {
+                    let how = if self.resets_on_close(session) {
+                        CloseHow::Abort
+                    } else {
+                        how
+                    };
                     let reason = match how {
                         CloseHow::Graceful => CloseReason::Closed,
                         CloseHow::Abort => CloseReason::Aborted,
