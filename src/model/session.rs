@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Local};
 
@@ -312,6 +312,8 @@ pub struct Session {
     pub listener_options: Option<OptionsInEffect>,
     /// TCP: TLS on or off, and its settings.
     pub tls: TlsSide,
+    /// A TCP client's connect timeout (kept across runs).
+    pub connect_timeout: Duration,
     /// The socket's name in the scenario whose run opened it; such sessions are not saved.
     pub scenario_socket: Option<String>,
     /// Commands an event calls for (joining groups again once a UDP socket opens), for the
@@ -355,6 +357,7 @@ impl Session {
             socket_options: SocketOptions::default(),
             listener_options: None,
             tls: TlsSide::default(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             scenario_socket: None,
             follow_ups: Vec::new(),
         }
@@ -399,6 +402,7 @@ impl Session {
         session.encoding = saved.encoding;
         session.socket_options = saved.socket_options.clone();
         session.tls = saved.tls.clone();
+        session.connect_timeout = Duration::from_millis(saved.connect_timeout_ms.max(1));
         if session.takes_rules() {
             session.framing = FramingState::new(saved.framing.clone());
             session.rules = RulesState::new(saved.responder.clone(), saved.respond);
@@ -427,6 +431,22 @@ impl Session {
             respond: self.rules.respond,
             socket_options: self.socket_options.clone(),
             tls: self.tls.clone(),
+            connect_timeout_ms: u64::try_from(self.connect_timeout.as_millis()).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// New TCP settings (from the form, or the socket's own while it is stopped); they
+    /// take effect at the next start.
+    pub fn set_tcp_settings(
+        &mut self,
+        socket: SocketOptions,
+        tls: TlsSide,
+        connect_timeout: Option<Duration>,
+    ) {
+        self.socket_options = socket;
+        self.tls = tls;
+        if let Some(timeout) = connect_timeout {
+            self.connect_timeout = timeout;
         }
     }
 
@@ -626,7 +646,7 @@ impl Session {
                 Command::Connect {
                     session: self.id,
                     addr: self.addr.clone(),
-                    timeout: DEFAULT_CONNECT_TIMEOUT,
+                    timeout: self.connect_timeout,
                     options: ClientOptions {
                         socket: self.socket_options.clone(),
                         tls: self.tls.client_setup(),

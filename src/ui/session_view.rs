@@ -11,7 +11,10 @@ use super::composer::{self, ComposerPanel};
 use super::framing_panel::waiting_bytes;
 use super::udp_panel::{self, Interfaces};
 use super::{log_view, rate_chart, rules_panel, table, theme};
-use crate::engine::{ConnId, Target};
+use std::collections::HashMap;
+
+use super::socket_options_form::{TcpSettingsForm, close_text, in_effect_ui};
+use crate::engine::{ConnId, SessionId, Target};
 use crate::model::format;
 use crate::model::persist::Saved;
 use crate::model::session::{BehaviourPage, Kind, Session, State};
@@ -24,6 +27,8 @@ pub struct ViewContext<'a> {
     pub dialog_open: bool,
     /// This machine's interfaces, for UDP's multicast choices.
     pub interfaces: &'a mut Interfaces,
+    /// The TCP settings of stopped sockets as being edited, by socket.
+    pub tcp_forms: &'a mut HashMap<SessionId, TcpSettingsForm>,
     pub actions: &'a mut Vec<Action>,
 }
 
@@ -52,6 +57,7 @@ pub fn session_view_ui(
         saved,
         dialog_open,
         interfaces,
+        tcp_forms,
         actions,
     } = cx;
     let options = &saved.options;
@@ -59,6 +65,9 @@ pub fn session_view_ui(
         header_ui(ui, session, options.show_chart, actions);
         if session.kind == Kind::UdpClient {
             udp_client_options_ui(ui, session, interfaces, actions);
+        }
+        if matches!(session.kind, Kind::Server { .. } | Kind::Client) {
+            tcp_sections_ui(ui, session, tcp_forms, actions);
         }
         if matches!(session.kind, Kind::Client | Kind::UdpClient) {
             behaviour_sections_ui(ui, session, dialog_open, actions);
@@ -354,6 +363,102 @@ fn udp_client_options_ui(
                 });
         });
     ui.add_space(4.0);
+}
+
+/// Listening, connecting or connected: the socket's settings are in use and cannot change.
+fn is_running(state: &State) -> bool {
+    matches!(
+        state,
+        State::Listening | State::Starting | State::Connected | State::Connecting | State::Open
+    )
+}
+
+/// A TCP socket's "Socket options" section: while it runs, what is in effect (the
+/// listener's and the selected client's, or the connection's); while it is stopped, its
+/// settings to edit for the next start.
+fn tcp_sections_ui(
+    ui: &mut egui::Ui,
+    session: &Session,
+    forms: &mut HashMap<SessionId, TcpSettingsForm>,
+    actions: &mut Vec<Action>,
+) {
+    let server = session.is_server();
+    let max_height = (ui.ctx().content_rect().height() * 0.3).max(64.0);
+    if is_running(&session.state) {
+        forms.remove(&session.id);
+        egui::CollapsingHeader::new("Socket options")
+            .id_salt(("tcp_options", session.id.get()))
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical()
+                    .id_salt("tcp_options_scroll")
+                    .max_height(max_height)
+                    .show(ui, |ui| options_in_effect_ui(ui, session));
+            });
+    } else {
+        let form = forms
+            .entry(session.id)
+            .or_insert_with(|| TcpSettingsForm::of(session));
+        egui::CollapsingHeader::new("Socket options")
+            .id_salt(("tcp_settings", session.id.get()))
+            .open(form.socket.has_errors().then_some(true))
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical()
+                    .id_salt("tcp_settings_scroll")
+                    .max_height(max_height)
+                    .show(ui, |ui| {
+                        ui.weak("Stopped: changes take effect at the next start.");
+                        form.socket.fields_ui(ui, "session", server);
+                        if ui
+                            .button("Apply socket options")
+                            .on_hover_text("Keep these options for this socket")
+                            .clicked()
+                            && let Some(setup) = form.submit(server)
+                        {
+                            actions.push(Action::SetTcpSettings {
+                                session: session.id,
+                                setup,
+                            });
+                        }
+                    });
+            });
+    }
+    ui.add_space(4.0);
+}
+
+/// The options the kernel has for a running TCP socket.
+fn options_in_effect_ui(ui: &mut egui::Ui, session: &Session) {
+    let asked = &session.socket_options;
+    let server = session.is_server();
+    ui.label(close_text(server, asked.reset_on_close));
+    if server {
+        ui.strong("Listener");
+        match &session.listener_options {
+            Some(options) => in_effect_ui(ui, asked, options),
+            None => {
+                ui.weak("Not listening yet.");
+            }
+        }
+        if let Some(row) = session.selected_conn.and_then(|c| session.conns.get(&c)) {
+            ui.strong(format!(
+                "Selected client {} ({})",
+                row.info.conn, row.info.peer
+            ));
+            in_effect_ui(ui, asked, &row.info.options);
+        } else {
+            ui.weak("Select a client in the table to see its connection's options.");
+        }
+    } else {
+        ui.label(format!(
+            "Connect timeout: {} s",
+            session.connect_timeout.as_secs_f64()
+        ));
+        match session.conns.values().next() {
+            Some(row) => in_effect_ui(ui, asked, &row.info.options),
+            None => {
+                ui.weak("Not connected yet.");
+            }
+        }
+    }
 }
 
 /// A (non-chat) server's pane: its clients, or its framing or responder page.

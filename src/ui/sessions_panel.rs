@@ -99,7 +99,12 @@ impl NewSocketForm {
                 let socket = self.socket_options.submit();
                 let tls = self.tls.submit();
                 match (socket, tls) {
-                    (Some(socket), Some(tls)) => Some(TcpSetup { socket, tls }),
+                    (Some(socket), Some(tls)) => Some(TcpSetup {
+                        socket,
+                        tls,
+                        connect_timeout: (self.kind == FormKind::Client)
+                            .then(|| self.socket_options.connect_timeout()),
+                    }),
                     _ => return None,
                 }
             }
