@@ -284,6 +284,19 @@ fn header_ui(ui: &mut egui::Ui, session: &Session, show_chart: bool, actions: &m
     });
     ui.horizontal_wrapped(|ui| {
         // The buttons come first, so they stay put while the counters' text grows.
+        if matches!(session.kind, Kind::Server { .. } | Kind::Client) {
+            // A toggle in this row rather than a section of its own: the header keeps its
+            // height for the panes below until it is opened.
+            let id = section_id("tcp_options", session);
+            let mut open = section_open(ui, id);
+            if ui
+                .toggle_value(&mut open, "Socket options")
+                .on_hover_text("The socket's TCP options: in effect, or to change while stopped")
+                .changed()
+            {
+                ui.data_mut(|d| d.insert_temp(id, open));
+            }
+        }
         if ui
             .small_button("Reset counters")
             .on_hover_text("Count from zero again (for the socket and each connection)")
@@ -373,6 +386,15 @@ fn is_running(state: &State) -> bool {
     )
 }
 
+fn section_id(name: &str, session: &Session) -> egui::Id {
+    egui::Id::new((name, session.id.get()))
+}
+
+/// Whether a header section toggled in the header's row is open (closed at first).
+fn section_open(ui: &egui::Ui, id: egui::Id) -> bool {
+    ui.data(|d| d.get_temp::<bool>(id)).unwrap_or(false)
+}
+
 /// A TCP socket's "Socket options" section: while it runs, what is in effect (the
 /// listener's and the selected client's, or the connection's); while it is stopped, its
 /// settings to edit for the next start.
@@ -384,42 +406,47 @@ fn tcp_sections_ui(
 ) {
     let server = session.is_server();
     let max_height = (ui.ctx().content_rect().height() * 0.3).max(64.0);
+    let id = section_id("tcp_options", session);
     if is_running(&session.state) {
         forms.remove(&session.id);
-        egui::CollapsingHeader::new("Socket options")
-            .id_salt(("tcp_options", session.id.get()))
-            .show(ui, |ui| {
-                egui::ScrollArea::vertical()
-                    .id_salt("tcp_options_scroll")
-                    .max_height(max_height)
-                    .show(ui, |ui| options_in_effect_ui(ui, session));
-            });
+        if !section_open(ui, id) {
+            return;
+        }
+        ui.separator();
+        ui.strong("Socket options in effect");
+        egui::ScrollArea::vertical()
+            .id_salt("tcp_options_scroll")
+            .max_height(max_height)
+            .show(ui, |ui| options_in_effect_ui(ui, session));
     } else {
         let form = forms
             .entry(session.id)
             .or_insert_with(|| TcpSettingsForm::of(session));
-        egui::CollapsingHeader::new("Socket options")
-            .id_salt(("tcp_settings", session.id.get()))
-            .open(form.socket.has_errors().then_some(true))
+        if form.socket.has_errors() {
+            // Errors found by Start again must be seen where they are.
+            ui.data_mut(|d| d.insert_temp(id, true));
+        }
+        if !section_open(ui, id) {
+            return;
+        }
+        ui.separator();
+        ui.strong("Socket options for the next start");
+        egui::ScrollArea::vertical()
+            .id_salt("tcp_settings_scroll")
+            .max_height(max_height)
             .show(ui, |ui| {
-                egui::ScrollArea::vertical()
-                    .id_salt("tcp_settings_scroll")
-                    .max_height(max_height)
-                    .show(ui, |ui| {
-                        ui.weak("Stopped: changes take effect at the next start.");
-                        form.socket.fields_ui(ui, "session", server);
-                        if ui
-                            .button("Apply socket options")
-                            .on_hover_text("Keep these options for this socket")
-                            .clicked()
-                            && let Some(setup) = form.submit(server)
-                        {
-                            actions.push(Action::SetTcpSettings {
-                                session: session.id,
-                                setup,
-                            });
-                        }
+                form.socket.fields_ui(ui, "session", server);
+                if ui
+                    .button("Apply socket options")
+                    .on_hover_text("Keep these options for this socket (Start again uses them too)")
+                    .clicked()
+                    && let Some(setup) = form.submit(server)
+                {
+                    actions.push(Action::SetTcpSettings {
+                        session: session.id,
+                        setup,
                     });
+                }
             });
     }
     ui.add_space(4.0);
