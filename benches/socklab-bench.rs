@@ -4,12 +4,15 @@
 //!
 //! `cargo bench --bench socklab-bench -- [SCENARIO …]`, scenarios: chat, chat-1000, ingest,
 //! ingest-idle, send, file, scale, churn, logview, flood, crowded, udp-ingest, udp-fanout,
-//! udp-flood, responder, framing-ingest, scenario, or all (the default).
+//! udp-flood, responder, framing-ingest, scenario, tls-ingest, tls-handshakes, or all (the
+//! default).
 
 #[path = "socklab-bench/messages.rs"]
 mod messages;
 #[path = "socklab-bench/scenario.rs"]
 mod scenario;
+#[path = "socklab-bench/tls.rs"]
+mod tls;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -63,6 +66,8 @@ fn main() {
             "responder",
             "framing-ingest",
             "scenario",
+            "tls-ingest",
+            "tls-handshakes",
         ]
         .map(String::from)
         .to_vec();
@@ -89,6 +94,8 @@ fn main() {
             "responder" => messages::responder(100, 10_000),
             "framing-ingest" => messages::framing_ingest(4 * GIB),
             "scenario" => scenario::scenario(100_000),
+            "tls-ingest" => tls::tls_ingest(4 * GIB),
+            "tls-handshakes" => tls::tls_handshakes(100, Duration::from_secs(3)),
             other => eprintln!("unknown scenario {other:?}"),
         }
     }

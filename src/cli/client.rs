@@ -6,11 +6,12 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, never, select};
 
-use super::format::options_line;
+use super::format::{options_line, tls_client_lines};
 use super::{
     ClientArgs, Failure, check_address, new_session_capturing, seconds, start_engine, stdin_lines,
     termination_signals,
 };
+use crate::engine::tls::Verify;
 use crate::engine::{ClientOptions, CloseReason, Command, EventKind, Target};
 
 /// What the client loop does with one event.
@@ -24,6 +25,8 @@ enum ClientStep {
     Linger,
     /// Tell stderr this and go on.
     Warn(String),
+    /// Tell stderr these lines and go on.
+    Tell(Vec<String>),
     /// End the command.
     End(Result<(), Failure>),
     /// Nothing to do.
@@ -74,7 +77,7 @@ fn step(kind: EventKind, addr: &str) -> ClientStep {
             "{messages} received messages ({bytes} bytes) were answered but not printed"
         )),
         EventKind::TlsEstablished { info, .. } => {
-            ClientStep::Warn(format!("tls {} {}", info.version, info.cipher_suite))
+            ClientStep::Tell(tls_client_lines(&info, chrono::Utc::now()))
         }
         EventKind::PeerFinished { .. } => ClientStep::Warn("peer finished sending".into()),
         // Server sessions only.
@@ -119,6 +122,16 @@ pub(super) fn run(args: ClientArgs) -> Result<(), Failure> {
         socket: args.socket.options(false)?,
         tls: args.tls.client_setup()?,
     };
+    if options
+        .tls
+        .as_ref()
+        .is_some_and(|tls| tls.verify == Verify::Off)
+    {
+        eprintln!(
+            "socklab: warning: --insecure: the server's certificate will not be verified; \
+             anyone could pretend to be it"
+        );
+    }
     let engine = start_engine()?;
     let signals = termination_signals();
     let lines = stdin_lines();
@@ -157,6 +170,11 @@ pub(super) fn run(args: ClientArgs) -> Result<(), Failure> {
                     // An absurd wait would overflow the clock: then wait for the peer to close.
                     ClientStep::Linger => finish_deadline = Instant::now().checked_add(wait),
                     ClientStep::Warn(message) => eprintln!("socklab: {message}"),
+                    ClientStep::Tell(lines) => {
+                        for line in lines {
+                            eprintln!("socklab: {line}");
+                        }
+                    }
                     ClientStep::End(result) => return result,
                     ClientStep::Quiet => {}
                 }

@@ -5,11 +5,12 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use chrono::{DateTime, Local};
+use chrono::{DateTime, Local, Utc};
 
 use super::Failure;
 use crate::engine::framing::{Cut, MessageMark};
 use crate::engine::options::OptionsInEffect;
+use crate::engine::tls::TlsInfo;
 use crate::engine::{ConnId, Datagram, Event, EventKind};
 use crate::payload::escape_for_display;
 
@@ -125,12 +126,9 @@ impl ServerLog {
             EventKind::EngineFailed { error } => {
                 return ServerStep::Fail(Failure::runtime(error.clone()));
             }
-            EventKind::TlsEstablished { conn, info } => format!(
-                "tls {conn} {} {} {}",
-                self.peer(*conn),
-                info.version,
-                info.cipher_suite
-            ),
+            EventKind::TlsEstablished { conn, info } => {
+                format!("tls {conn} {} {}", self.peer(*conn), tls_summary(info))
+            }
             EventKind::PeerFinished { conn } => {
                 format!("peer-finished {conn} {}", self.peer(*conn))
             }
@@ -177,6 +175,73 @@ impl ServerLog {
             .get(&conn)
             .map_or_else(|| "?".into(), |peer| peer.to_string())
     }
+}
+
+/// A finished handshake on one line: `TLS 1.3 SUITE [alpn=P] [sni=NAME]
+/// [peer-cert="SUBJECT"] [unverified]`.
+fn tls_summary(info: &TlsInfo) -> String {
+    let mut text = format!("{} {}", info.version, info.cipher_suite);
+    if let Some(alpn) = &info.alpn {
+        text.push_str(&format!(" alpn={}", escape_for_display(alpn.as_bytes())));
+    }
+    if let Some(name) = &info.server_name {
+        text.push_str(&format!(" sni={}", escape_for_display(name.as_bytes())));
+    }
+    if let Some(leaf) = info.peer_certificates.first() {
+        let subject = escape_for_display(leaf.subject.as_bytes()).replace('"', "\\\"");
+        text.push_str(&format!(" peer-cert=\"{subject}\""));
+    }
+    if info.unverified.is_some() {
+        text.push_str(" unverified");
+    }
+    text
+}
+
+/// What `socklab client` tells stderr about a finished handshake, one line each: what was
+/// agreed on, then the server's certificate (subject, issuer, names, validity with days
+/// left at `now`, SHA-256) and a warning when it was not verified.
+pub(super) fn tls_client_lines(info: &TlsInfo, now: DateTime<Utc>) -> Vec<String> {
+    let mut agreed = format!("tls {} {}", info.version, info.cipher_suite);
+    agreed.push_str(&match &info.alpn {
+        Some(alpn) => format!(", alpn {alpn}"),
+        None => ", no alpn".to_string(),
+    });
+    if let Some(name) = &info.server_name {
+        agreed.push_str(&format!(", sni {name}"));
+    }
+    let mut lines = vec![agreed];
+    match info.peer_certificates.first() {
+        Some(leaf) => {
+            lines.push(format!("server certificate: {}", leaf.subject));
+            lines.push(format!("  issuer: {}", leaf.issuer));
+            if !leaf.names.is_empty() {
+                lines.push(format!("  names: {}", leaf.names.join(", ")));
+            }
+            let days = leaf.days_left(now);
+            let left = if days < 0 {
+                format!("expired {} days ago", -days)
+            } else {
+                format!("{days} days left")
+            };
+            lines.push(format!(
+                "  valid: {} to {} ({left})",
+                leaf.not_before.format("%Y-%m-%d"),
+                leaf.not_after.format("%Y-%m-%d")
+            ));
+            lines.push(format!("  sha256: {}", leaf.sha256));
+            if info.peer_certificates.len() > 1 {
+                lines.push(format!(
+                    "  chain: {} more certificates",
+                    info.peer_certificates.len() - 1
+                ));
+            }
+        }
+        None => lines.push("server certificate: none sent".into()),
+    }
+    if let Some(warning) = &info.unverified {
+        lines.push(format!("warning: {warning}"));
+    }
+    lines
 }
 
 /// What the UDP loop does with one event.
@@ -414,6 +479,81 @@ mod tests {
             ServerStep::Print(line) => line,
             other => panic!("expected a line, got {other:?}"),
         }
+    }
+
+    fn tls_info(peer_cert: bool) -> TlsInfo {
+        let day = |y, m, d| {
+            NaiveDate::from_ymd_opt(y, m, d)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+                .and_utc()
+        };
+        TlsInfo {
+            version: "TLS 1.3".into(),
+            cipher_suite: "TLS13_AES_256_GCM_SHA384".into(),
+            alpn: Some("h2".into()),
+            server_name: Some("localhost".into()),
+            peer_certificates: if peer_cert {
+                vec![crate::engine::tls::CertSummary {
+                    subject: "CN=client \"one\"".into(),
+                    issuer: "CN=test CA".into(),
+                    names: vec!["a.example".into(), "192.0.2.1".into()],
+                    not_before: day(2026, 1, 1),
+                    not_after: day(2027, 1, 1),
+                    sha256: "AB:CD".into(),
+                }]
+            } else {
+                Vec::new()
+            },
+            unverified: None,
+        }
+    }
+
+    #[test]
+    fn a_handshake_is_one_line_with_what_was_agreed_and_the_peers_certificate() {
+        let mut log = log_with_a_peer();
+        let tls = |info: TlsInfo| EventKind::TlsEstablished {
+            conn: conn(1),
+            info: Arc::new(info),
+        };
+        assert_eq!(
+            line(&mut log, tls(tls_info(false))),
+            format!("{TIME} tls #1 {PEER} TLS 1.3 TLS13_AES_256_GCM_SHA384 alpn=h2 sni=localhost")
+        );
+        let mut unverified = tls_info(true);
+        unverified.alpn = None;
+        unverified.unverified = Some("not verified".into());
+        assert_eq!(
+            line(&mut log, tls(unverified)),
+            format!(
+                "{TIME} tls #1 {PEER} TLS 1.3 TLS13_AES_256_GCM_SHA384 sni=localhost \
+                 peer-cert=\"CN=client \\\"one\\\"\" unverified"
+            )
+        );
+    }
+
+    #[test]
+    fn a_client_is_told_the_servers_certificate_with_its_days_left() {
+        let mut info = tls_info(true);
+        info.unverified = Some("not verified".into());
+        let now = NaiveDate::from_ymd_opt(2026, 12, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+            .and_utc();
+        assert_eq!(
+            tls_client_lines(&info, now),
+            [
+                "tls TLS 1.3 TLS13_AES_256_GCM_SHA384, alpn h2, sni localhost",
+                "server certificate: CN=client \"one\"",
+                "  issuer: CN=test CA",
+                "  names: a.example, 192.0.2.1",
+                "  valid: 2026-01-01 to 2027-01-01 (31 days left)",
+                "  sha256: AB:CD",
+                "warning: not verified",
+            ]
+        );
     }
 
     #[test]

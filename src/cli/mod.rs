@@ -41,6 +41,8 @@ SERVER OUTPUT
                                                IPV6_V6ONLY, IP_TTL or IPV6_UNICAST_HOPS,
                                                SO_LINGER; sizes in bytes, times in s)
     accepted #ID PEER -> LOCAL
+    tls #ID PEER VERSION SUITE [alpn=P] [sni=NAME] [peer-cert=\"SUBJECT\"] [unverified]
+                                              (--tls: the handshake finished)
     received #ID PEER N bytes \"ESCAPED DATA\" [, NOTE]   (one line per message)
     sent #ID PEER N bytes \"ESCAPED DATA\"
     line #ID PEER \"ESCAPED LINE\"              (chat mode: a relayed line)
@@ -100,6 +102,9 @@ EXAMPLES
   socklab server 7 --echo                  an echo server on 127.0.0.1:7
   socklab server 502 --framing len:2@4 --rules plc.toml   answer like a device
   socklab client 127.0.0.1:9999 < request.txt > reply.bin
+  socklab server 8443 --tls --alpn h2      TLS, self-signed for localhost and 127.0.0.1
+  socklab client example.com:443 --tls --alpn http/1.1 < request.txt
+                                           the certificate's details go to stderr
   socklab udp 5000                         UDP on 127.0.0.1:5000; stdin lines reply to the last sender
   socklab udp --to 192.0.2.7:514           send stdin lines there from any free port
   socklab udp 0.0.0.0:5000 --join 239.1.2.3@eth0     receive a multicast group on eth0

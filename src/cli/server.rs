@@ -22,7 +22,7 @@ pub(super) fn run(args: ServerArgs) -> Result<(), Failure> {
     let options = ServerOptions {
         chat: args.chat,
         socket: args.socket.options(true)?,
-        tls: args.tls.server_setup()?,
+        tls: args.tls.server_setup(&args.addr)?,
     };
     let engine = start_engine()?;
     let signals = termination_signals();

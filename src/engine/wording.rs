@@ -48,6 +48,9 @@ fn without_error_code(error: &io::Error) -> String {
 
 /// Why a connection ended, from the error that ended it.
 pub(crate) fn close_reason_for(error: &io::Error) -> CloseReason {
+    if let Some(reason) = super::tls::tls_failure(error) {
+        return CloseReason::TlsFailed(reason.to_string());
+    }
     match error.kind() {
         io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => CloseReason::PeerReset,
         _ => CloseReason::Io(describe_io_error(error)),

@@ -387,7 +387,7 @@ fn is_running(state: &State) -> bool {
 }
 
 fn section_id(name: &str, session: &Session) -> egui::Id {
-    egui::Id::new((name, session.id.get()))
+    egui::Id::NULL.with((name, session.id.get()))
 }
 
 /// Whether a header section toggled in the header's row is open (closed at first).

@@ -16,7 +16,7 @@ use crate::engine::event::EventKind;
 use crate::engine::ids::SessionId;
 use crate::engine::tcp;
 use crate::engine::timers::far_or;
-use crate::engine::tls::ClientConfigs;
+use crate::engine::tls::{self, ClientConfigs};
 use crate::engine::wording::{describe_io_error, format_duration};
 
 impl Reactor {
@@ -56,6 +56,14 @@ impl Reactor {
             .get_mut(&session)
             .and_then(Session::client_mut)
         {
+            // TLS checks the name typed (or the one the setup gives), not the address
+            // it resolves to.
+            if let Some(tls) = client.tls.as_mut()
+                && let Err(error) = tls.aim_at(&endpoint.host)
+            {
+                self.sink.emit(session, EventKind::ConnectFailed { error });
+                return;
+            }
             client.connecting = Some(Connecting {
                 attempt: None,
                 remaining: Vec::new(),
@@ -81,13 +89,18 @@ impl Reactor {
             return;
         };
         let options = client.options.socket.clone();
+        let tls = client.tls.clone();
         let Some(connecting) = client.connecting.as_mut() else {
             return;
         };
         connecting.remaining.splice(0..0, more);
         while !connecting.remaining.is_empty() {
             let addr = connecting.remaining.remove(0);
-            let mut stream = match tcp::connect(addr, &options) {
+            let made = match &tls {
+                Some(configs) => tls::connect(addr, &options, configs),
+                None => tcp::connect(addr, &options),
+            };
+            let mut stream = match made {
                 Ok(stream) => stream,
                 Err(e) => {
                     connecting.last_error = Some(describe_io_error(&e));

@@ -46,6 +46,19 @@ impl Reactor {
         }
     }
 
+    /// Closes a connection now without making it an abort (a failed TLS handshake: its
+    /// alert is already written and must not be overtaken by a RST).
+    pub(super) fn close_at_once(&mut self, token: Token, reason: CloseReason) {
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return;
+        };
+        if let Some(s) = self.sessions.get_mut(&conn.session) {
+            s.members.remove(&token);
+        }
+        conn.begin_close(reason, Instant::now());
+        self.finish_close(token);
+    }
+
     /// Stops taking sends and starts the linger deadline; the connection goes once its
     /// queue is written (the caller flushes now or marks it for this turn's flush).
     /// False if it was already closing.

@@ -180,6 +180,8 @@ impl Conn {
     /// if that was asked and the queue is empty.
     pub fn flush(&mut self) -> io::Result<Flushed> {
         let written = self.queue.flush_into(&mut self.stream, &self.counters)?;
+        // TLS: handshake records, alerts and what rustls holds go even with nothing queued.
+        self.stream.flush_transport()?;
         let mut finished_sending = false;
         if self.queue.is_empty() {
             match &mut self.write {

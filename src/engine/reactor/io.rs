@@ -175,7 +175,13 @@ impl Reactor {
                 self.reads_blocked = true;
                 break;
             }
-            match conn.stream.read(&mut scratch) {
+            let result = conn.stream.read(&mut scratch);
+            // Before what the read gave: the handshake's end comes before its first bytes.
+            self.report_handshake(token);
+            let Some(conn) = self.conns.get_mut(&token) else {
+                break;
+            };
+            match result {
                 Ok(0) => {
                     conn.read_pending = false;
                     self.end_of_stream(token);
@@ -189,12 +195,24 @@ impl Reactor {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     conn.read_pending = false;
-                    self.close(token, close_reason_for(&e), CloseHow::Abort);
+                    match close_reason_for(&e) {
+                        // Not an abort: the alert rustls queued must reach the peer.
+                        reason @ CloseReason::TlsFailed(_) => self.close_at_once(token, reason),
+                        reason => self.close(token, reason, CloseHow::Abort),
+                    }
                     break;
                 }
             }
         }
         self.scratch = scratch;
+        // TLS: reading may have produced records to send (handshake, alerts, key updates).
+        if self
+            .conns
+            .get(&token)
+            .is_some_and(|c| c.stream.wants_write())
+        {
+            self.mark_flush(token);
+        }
         if let Some(conn) = self.conns.get_mut(&token)
             && conn.read_pending
             && !conn.in_read_list
@@ -291,17 +309,38 @@ impl Reactor {
         }
     }
 
+    /// A TLS connection's handshake has just finished: report what it agreed on, and
+    /// flush what waited for it.
+    fn report_handshake(&mut self, token: Token) {
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return;
+        };
+        if let Some(info) = conn.stream.take_handshake() {
+            let (conn, session) = (conn.id, conn.session);
+            let info = Arc::new(info);
+            self.sink
+                .emit(session, EventKind::TlsEstablished { conn, info });
+            self.mark_flush(token);
+        }
+    }
+
     pub(super) fn flush_conn(&mut self, token: Token) {
         let Some(conn) = self.conns.get_mut(&token) else {
             return;
         };
-        match conn.flush() {
+        let flushed = conn.flush();
+        self.report_handshake(token);
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return;
+        };
+        match flushed {
             Ok(Flushed {
                 written,
                 finished_sending,
             }) => {
                 let (id, session) = (conn.id, conn.session);
-                let closed_and_drained = conn.is_closing() && !conn.has_queued();
+                let closed_and_drained =
+                    conn.is_closing() && !conn.has_queued() && !conn.stream.wants_write();
                 for data in written {
                     if self.sink.congested() {
                         // Keep the overflow queue bounded; the count is reported later.

@@ -16,7 +16,7 @@ use crate::engine::command::ServerOptions;
 use crate::engine::event::EventKind;
 use crate::engine::ids::{ConnId, SessionId};
 use crate::engine::tcp;
-use crate::engine::tls::ServerConfigs;
+use crate::engine::tls::{self, ServerConfigs};
 use crate::engine::transport::Stream;
 use crate::engine::wording::describe_io_error;
 
@@ -57,16 +57,20 @@ impl Reactor {
     /// Listens on the first of `addrs` that works; reports the last error when none does.
     pub(super) fn bind(&mut self, session: SessionId, addrs: Vec<SocketAddr>) {
         let mut last_error = String::from("the name resolved to no address");
-        let Some(options) = self
+        let Some((options, tls)) = self
             .sessions
             .get(&session)
             .and_then(|s| s.server())
-            .map(|server| server.options.socket.clone())
+            .map(|server| (server.options.socket.clone(), server.tls.clone()))
         else {
             return;
         };
         for addr in addrs {
-            let mut listener = match tcp::listen(addr, &options) {
+            let made = match &tls {
+                Some(configs) => tls::listen(addr, &options, configs),
+                None => tcp::listen(addr, &options),
+            };
+            let mut listener = match made {
                 Ok(listener) => listener,
                 Err(e) => {
                     last_error = describe_io_error(&e);
@@ -201,6 +205,14 @@ impl Reactor {
         }
         // Data may have arrived with the handshake; edge-triggered readiness would not repeat it.
         self.mark_readable(token);
+        // A TLS client's ClientHello waits for this: the connect's writable edge is spent.
+        if self
+            .conns
+            .get(&token)
+            .is_some_and(|c| c.stream.wants_write())
+        {
+            self.mark_flush(token);
+        }
     }
 }
 

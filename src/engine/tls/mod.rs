@@ -16,7 +16,19 @@ use serde::{Deserialize, Serialize};
 
 pub use certs::{SelfSigned, self_signed};
 pub(crate) use config::{ClientConfigs, ServerConfigs};
-pub(crate) use stream::TlsStream;
+pub(crate) use stream::{connect, listen, tls_failure};
+
+/// Builds a client's configuration as a connect would (reading every file it names), to
+/// report a bad file where it was typed; the reason names the file.
+pub fn check_client_setup(setup: &TlsClientSetup) -> Result<(), String> {
+    ClientConfigs::build(setup).map(|_| ())
+}
+
+/// Builds a server's configuration as a listen would, to report a bad file where it was
+/// typed; the reason names the file.
+pub fn check_server_setup(setup: &TlsServerSetup) -> Result<(), String> {
+    ServerConfigs::build(setup).map(|_| ())
+}
 
 /// A TLS client session's settings.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
