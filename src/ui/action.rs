@@ -48,6 +48,13 @@ pub enum Action {
     },
     /// Listen or connect again on the session's address.
     Start(SessionId),
+    /// A file chosen for a TLS field: into the new-socket form (`SessionId::ENGINE`) or a
+    /// stopped socket's settings form.
+    SetTlsPath {
+        session: SessionId,
+        file: super::tls_panel::TlsFile,
+        path: PathBuf,
+    },
     /// A stopped TCP socket's own settings changed (they apply at its next start).
     SetTcpSettings {
         session: SessionId,

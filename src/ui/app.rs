@@ -296,6 +296,21 @@ impl SocklabApp {
                 self.start_session(id);
             }
             Action::Start(id) => self.start_session(id),
+            Action::SetTlsPath {
+                session,
+                file,
+                path,
+            } => {
+                if session == SessionId::ENGINE {
+                    self.form.tls.set_path(file, &path);
+                } else if let Some(s) = self.sessions.iter().find(|s| s.id == session) {
+                    self.tcp_forms
+                        .entry(session)
+                        .or_insert_with(|| TcpSettingsForm::of(s))
+                        .tls
+                        .set_path(file, &path);
+                }
+            }
             Action::SetTcpSettings { session, setup } => {
                 if let Some(s) = self.session_mut(session) {
                     s.set_tcp_settings(setup.socket, setup.tls, setup.connect_timeout);
@@ -920,6 +935,11 @@ impl SocklabApp {
             Purpose::ExportRules => Action::ExportRules { session, path },
             Purpose::OpenScenario => Action::OpenScenario(path),
             Purpose::SaveScenario => Action::SaveScenario { session, path },
+            Purpose::TlsFile(file) => Action::SetTlsPath {
+                session,
+                file,
+                path,
+            },
         })
     }
 

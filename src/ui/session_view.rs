@@ -14,6 +14,7 @@ use super::{log_view, rate_chart, rules_panel, table, theme};
 use std::collections::HashMap;
 
 use super::socket_options_form::{TcpSettingsForm, close_text, in_effect_ui};
+use super::tls_panel::{UNVERIFIED_WARNING, tls_info_ui};
 use crate::engine::{ConnId, SessionId, Target};
 use crate::model::format;
 use crate::model::persist::Saved;
@@ -68,6 +69,7 @@ pub fn session_view_ui(
         }
         if matches!(session.kind, Kind::Server { .. } | Kind::Client) {
             tcp_sections_ui(ui, session, tcp_forms, actions);
+            tls_section_ui(ui, session, tcp_forms, actions);
         }
         if matches!(session.kind, Kind::Client | Kind::UdpClient) {
             behaviour_sections_ui(ui, session, dialog_open, actions);
@@ -253,7 +255,11 @@ fn splitter_ui(
 fn header_ui(ui: &mut egui::Ui, session: &Session, show_chart: bool, actions: &mut Vec<Action>) {
     ui.add_space(6.0);
     ui.horizontal(|ui| {
-        ui.heading(session.kind.title());
+        if session.tls.enabled {
+            ui.heading(format!("{} (TLS)", session.kind.title()));
+        } else {
+            ui.heading(session.kind.title());
+        }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             if ui
                 .button("Remove")
@@ -295,6 +301,17 @@ fn header_ui(ui: &mut egui::Ui, session: &Session, show_chart: bool, actions: &m
                 .changed()
             {
                 ui.data_mut(|d| d.insert_temp(id, open));
+            }
+            if session.tls.enabled || !is_running(&session.state) {
+                let id = section_id("tls", session);
+                let mut open = section_open(ui, id);
+                if ui
+                    .toggle_value(&mut open, "TLS")
+                    .on_hover_text("The handshake and the peer's certificates, or TLS settings")
+                    .changed()
+                {
+                    ui.data_mut(|d| d.insert_temp(id, open));
+                }
             }
         }
         if ui
@@ -353,6 +370,15 @@ fn header_ui(ui: &mut egui::Ui, session: &Session, show_chart: bool, actions: &m
     }
     if let State::Failed(error) = &session.state {
         theme::error_label_ui(ui, error);
+    }
+    // A client talking to an unverified server must see it without opening anything.
+    if session.kind == Kind::Client
+        && let Some(why) = session
+            .conns
+            .values()
+            .find_map(|row| row.tls.as_ref().and_then(|info| info.unverified.clone()))
+    {
+        theme::warning_label_ui(ui, format!("{UNVERIFIED_WARNING}: {why}"));
     }
 }
 
@@ -449,6 +475,83 @@ fn tcp_sections_ui(
                 }
             });
     }
+    ui.add_space(4.0);
+}
+
+/// A TCP socket's "TLS" section: while it runs, the handshake (the connection's, or the
+/// selected client's); while it is stopped, its TLS settings to edit for the next start.
+fn tls_section_ui(
+    ui: &mut egui::Ui,
+    session: &Session,
+    forms: &mut HashMap<SessionId, TcpSettingsForm>,
+    actions: &mut Vec<Action>,
+) {
+    let server = session.is_server();
+    let max_height = (ui.ctx().content_rect().height() * 0.3).max(64.0);
+    let id = section_id("tls", session);
+    if is_running(&session.state) {
+        if !session.tls.enabled || !section_open(ui, id) {
+            return;
+        }
+        ui.separator();
+        egui::ScrollArea::vertical()
+            .id_salt("tls_info_scroll")
+            .max_height(max_height)
+            .show(ui, |ui| {
+                let row = if server {
+                    session.selected_conn.and_then(|c| session.conns.get(&c))
+                } else {
+                    session.conns.values().next()
+                };
+                match row {
+                    Some(row) => match &row.tls {
+                        Some(info) => {
+                            ui.strong(format!("TLS with {}", row.info.peer));
+                            tls_info_ui(ui, info, server);
+                        }
+                        None => {
+                            ui.weak("Handshaking…");
+                        }
+                    },
+                    None if server => {
+                        ui.weak("Select a client in the table to see its handshake.");
+                    }
+                    None => {
+                        ui.weak("Not connected yet.");
+                    }
+                }
+            });
+        ui.add_space(4.0);
+        return;
+    }
+    let form = forms
+        .entry(session.id)
+        .or_insert_with(|| TcpSettingsForm::of(session));
+    if form.tls.has_errors() {
+        ui.data_mut(|d| d.insert_temp(id, true));
+    }
+    if !section_open(ui, id) {
+        return;
+    }
+    ui.separator();
+    ui.strong("TLS for the next start");
+    egui::ScrollArea::vertical()
+        .id_salt("tls_settings_scroll")
+        .max_height(max_height)
+        .show(ui, |ui| {
+            form.tls.ui(ui, session.id, server, actions);
+            if ui
+                .button("Apply TLS settings")
+                .on_hover_text("Keep these settings for this socket (Start again uses them too)")
+                .clicked()
+                && let Some(setup) = form.submit(server)
+            {
+                actions.push(Action::SetTcpSettings {
+                    session: session.id,
+                    setup,
+                });
+            }
+        });
     ui.add_space(4.0);
 }
 
@@ -595,17 +698,21 @@ fn clients_ui(ui: &mut egui::Ui, session: &mut Session, actions: &mut Vec<Action
     }
     // Only the visible rows are laid out past a few hundred: a server may hold thousands.
     let ids: Vec<ConnId> = session.conns.keys().copied().collect();
-    let columns = [
+    let tls = session.tls.enabled;
+    let mut columns = vec![
         ("Peername", 170.0),
         ("Sockname", 150.0),
         ("Connected since", 100.0),
         ("In (msgs)", 110.0),
         ("Out (msgs)", 110.0),
     ];
+    if tls {
+        columns.push(("TLS", 90.0));
+    }
     table::pane_table_ui(
         ui,
         ("clients", session.id.get()),
-        columns,
+        &columns,
         ids.len(),
         |mut table_row| {
             let conn = ids[table_row.index()];
@@ -637,6 +744,15 @@ fn clients_ui(ui: &mut egui::Ui, session: &mut Session, actions: &mut Vec<Action
             });
             table_row.col(|ui| table::traffic_label_ui(ui, totals.bytes_in, totals.messages_in));
             table_row.col(|ui| table::traffic_label_ui(ui, totals.bytes_out, totals.messages_out));
+            if tls {
+                let text = row
+                    .tls
+                    .as_ref()
+                    .map_or("handshaking", |info| info.version.as_str());
+                table_row.col(|ui| {
+                    ui.label(text);
+                });
+            }
         },
     );
 }

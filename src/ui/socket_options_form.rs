@@ -262,7 +262,7 @@ impl TcpSettingsForm {
     /// The settings typed, or `None` with the errors shown at their fields.
     pub fn submit(&mut self, server: bool) -> Option<TcpSetup> {
         let socket = self.socket.submit();
-        let tls = self.tls.submit();
+        let tls = self.tls.submit_for(server);
         Some(TcpSetup {
             socket: socket?,
             tls: tls?,

@@ -15,7 +15,7 @@ const ROWS_ALWAYS_LAID_OUT: usize = 200;
 pub fn pane_table_ui(
     ui: &mut egui::Ui,
     salt: impl std::hash::Hash + std::fmt::Debug,
-    columns: [(&str, f32); 5],
+    columns: &[(&str, f32)],
     rows: usize,
     mut row_ui: impl FnMut(TableRow<'_, '_>),
 ) {
@@ -38,7 +38,7 @@ pub fn pane_table_ui(
     }
     builder
         .header(row_height, |mut header| {
-            for (heading, _) in columns {
+            for (heading, _) in columns.iter().copied() {
                 header.col(|ui| {
                     ui.strong(heading);
                 });
