@@ -56,6 +56,9 @@ const CONGESTION_RETRY: Duration = Duration::from_millis(2);
 pub const MAX_SEND_QUEUE: usize = 64 * 1024 * 1024;
 
 /// Messages into the net thread: the owner's commands, and answers from helper threads.
+// A connect's options make `Command` the large variant; commands come a few at a time,
+// so boxing each one would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Inbox {
     Command(Command),
     /// The owner dropped its handle: close everything and end the thread.
