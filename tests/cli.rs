@@ -83,6 +83,8 @@ struct Server {
     process: Running,
     lines: Receiver<String>,
     addr: SocketAddr,
+    /// The `options …` line printed after `listening`.
+    options: String,
 }
 
 impl Server {
@@ -118,10 +120,14 @@ fn start_server_on(addr: &str, extra: &[&str]) -> Server {
         .trim()
         .parse()
         .unwrap();
+    // The listener's options in effect come next, once.
+    let options = next_line(&lines);
+    assert!(options.contains(" options TCP_NODELAY="), "{options:?}");
     Server {
         process,
         lines,
         addr,
+        options,
     }
 }
 
@@ -335,13 +341,102 @@ fn a_failed_engine_ends_the_server_with_exit_code_1_and_the_reason() {
     assert_eq!(status.code(), Some(1), "{err}");
     let out: Vec<&str> = out.lines().collect();
     assert!(
-        matches!(&out[..], [only] if only.contains(" listening 127.0.0.1:")),
-        "it failed once listening, after printing that: {out:?}"
+        matches!(&out[..], [listening, options]
+            if listening.contains(" listening 127.0.0.1:") && options.contains(" options ")),
+        "it failed once listening, after printing that and the options: {out:?}"
     );
     assert_eq!(
         err, "socklab: the network loop failed: injected by a test\n",
         "the reason, alone, on stderr"
     );
+}
+
+#[test]
+fn server_socket_flags_reach_the_listener_and_are_printed_once_after_listening() {
+    let server = start_server(&["--nodelay", "off", "--rcvbuf", "65536", "--ttl", "9"]);
+    let options = &server.options;
+    assert!(options.contains(" options TCP_NODELAY=off "), "{options}");
+    assert!(options.contains(" IP_TTL=9 "), "{options}");
+    let rcvbuf: usize = options
+        .split_once(" SO_RCVBUF=")
+        .and_then(|(_, rest)| rest.split(' ').next())
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("SO_RCVBUF is printed: {options}"));
+    assert!(
+        rcvbuf >= 65_536,
+        "the kernel keeps at least what was asked: {rcvbuf}"
+    );
+}
+
+#[test]
+fn client_close_rst_resets_the_connection_on_sigterm_and_prints_its_options() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut process = Running::spawn(
+        socklab(&[
+            "client",
+            &addr.to_string(),
+            "--close",
+            "rst",
+            "--keepalive",
+            "30",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped()),
+    );
+    let (mut peer, _) = accept_bounded(&listener);
+    peer.set_read_timeout(Some(WAIT)).unwrap();
+    // Stdin is read once connected: a line that arrives proves the client is connected.
+    let stdin = process.child.stdin.as_mut().unwrap();
+    stdin.write_all(b"hi\n").unwrap();
+    assert_eq!(read_exact(&mut peer, 3), b"hi\n");
+    send_sigterm(&process.child);
+    let error = peer.read(&mut [0; 8]).unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::ConnectionReset);
+    let status = process.wait_bounded();
+    let (_, err) = process.output();
+    assert!(
+        status.success(),
+        "a reset the user asked for is not a failure: {err}"
+    );
+    let options = err
+        .lines()
+        .find(|line| line.starts_with("socklab: options "))
+        .unwrap_or_else(|| panic!("one options line on stderr: {err}"));
+    assert!(
+        options.contains(" SO_KEEPALIVE=on TCP_KEEPIDLE=30s "),
+        "{options}"
+    );
+}
+
+#[test]
+fn bad_socket_flags_are_refused_before_anything_opens() {
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["server", "0", "--rcvbuf", "lots"],
+            "--rcvbuf: a buffer size in bytes must be a whole number",
+        ),
+        (
+            &["server", "0", "--keepalive", "60,0"],
+            "--keepalive: the interval in seconds must be a whole number from 1 to 32767",
+        ),
+        (&["server", "0", "--ttl", "256"], "--ttl: the TTL must be"),
+        (
+            &["server", "0", "--bind", "127.0.0.1:0"],
+            "--bind is for `socklab client`",
+        ),
+        (
+            &["client", "127.0.0.1:9", "--bind", "here"],
+            "--bind: \"here\" is not a local address",
+        ),
+    ];
+    for (args, message) in cases {
+        let (status, out, err) = run(args);
+        assert_eq!(status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(message), "{args:?}: {err}");
+        assert!(out.is_empty(), "nothing opened: {out}");
+    }
 }
 
 /// The size the capture was first found lacking at: just under the old 1 MiB buffer.

@@ -234,15 +234,16 @@ fn a_peer_that_finished_sending_can_still_be_answered_until_we_finish_too() {
     peer.write_all(b"question").unwrap();
     peer.shutdown(std::net::Shutdown::Write).unwrap();
     let mut received = Vec::new();
-    wait_for(&engine, |e| match &e.kind {
+    let finished = wait_for(&engine, |e| match &e.kind {
         EventKind::Received { data, .. } => {
             received.extend_from_slice(data);
             None
         }
-        EventKind::PeerFinished { conn } => Some(assert_eq!(*conn, info.conn)),
+        EventKind::PeerFinished { conn } => Some(*conn),
         EventKind::Closed { reason, .. } => panic!("closed at the peer's FIN: {reason}"),
         _ => None,
     });
+    assert_eq!(finished, info.conn);
     assert_eq!(
         received, b"question",
         "the data came before the FIN was reported"

@@ -661,6 +661,8 @@ fn socklab_server_tls_serves_openssl_and_prints_the_handshake() {
         .1
         .parse()
         .unwrap();
+    // The listener's socket options in effect come right after the address.
+    assert!(next_line(&lines).contains(" options TCP_NODELAY="));
     let (mut client, client_lines) = s_client(addr, &["-alpn", "h2", "-servername", "localhost"]);
     assert!(next_line(&lines).contains(" accepted #1 "));
     let tls = next_line(&lines);

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, never, select};
 
-use super::format::tls_client_lines;
+use super::format::{options_line, tls_client_lines};
 use super::{
     ClientArgs, Failure, check_address, new_session_capturing, seconds, start_engine, stdin_lines,
     termination_signals,
@@ -17,8 +17,8 @@ use crate::engine::{ClientOptions, CloseReason, Command, EventKind, Target};
 /// What the client loop does with one event.
 #[derive(Debug, PartialEq, Eq)]
 enum ClientStep {
-    /// Connected: tell stderr this and start sending stdin.
-    Connected(String),
+    /// Connected: tell stderr these lines and start sending stdin.
+    Connected(Vec<String>),
     /// Write these received bytes to stdout.
     Output(Vec<u8>),
     /// Everything is sent: keep reading for `--wait`, then end.
@@ -39,10 +39,17 @@ fn step(kind: EventKind, addr: &str) -> ClientStep {
         EventKind::ConnectFailed { error } => ClientStep::End(Err(Failure::runtime(format!(
             "cannot connect to {addr}: {error}"
         )))),
-        EventKind::Connected(info) => ClientStep::Connected(format!(
-            "connected, sockname {} peername {}",
-            info.local, info.peer
-        )),
+        EventKind::Connected(info) => {
+            let mut lines = vec![format!(
+                "connected, sockname {} peername {}",
+                info.local, info.peer
+            )];
+            let options = options_line(&info.options);
+            if !options.is_empty() {
+                lines.push(format!("options {options}"));
+            }
+            ClientStep::Connected(lines)
+        }
         EventKind::Received { data, .. } => ClientStep::Output(data),
         EventKind::SendingFinished { .. } => ClientStep::Linger,
         // Interrupted before the connection was made.
@@ -51,7 +58,11 @@ fn step(kind: EventKind, addr: &str) -> ClientStep {
             Err(Failure::runtime(format!(
                 "connection closed ({reason}), {unsent} bytes not sent"
             )))
-        } else if matches!(reason, CloseReason::PeerClosed | CloseReason::Closed) {
+        } else if matches!(
+            reason,
+            // Aborted: our own close with RST (`--close rst`).
+            CloseReason::PeerClosed | CloseReason::Closed | CloseReason::Aborted
+        ) {
             Ok(())
         } else {
             Err(Failure::runtime(format!("connection closed: {reason}")))
@@ -143,8 +154,10 @@ pub(super) fn run(args: ClientArgs) -> Result<(), Failure> {
             recv(engine.events()) -> event => {
                 let Ok(event) = event else { return Ok(()) };
                 match step(event.kind, &args.addr) {
-                    ClientStep::Connected(notice) => {
-                        eprintln!("socklab: {notice}");
+                    ClientStep::Connected(notices) => {
+                        for notice in notices {
+                            eprintln!("socklab: {notice}");
+                        }
                         stdin = lines.clone();
                     }
                     ClientStep::Output(data) => {
@@ -224,9 +237,9 @@ mod tests {
         });
         assert_eq!(
             step(connected, ADDR),
-            ClientStep::Connected(
+            ClientStep::Connected(vec![
                 "connected, sockname 192.0.2.9:50000 peername 192.0.2.1:80".into()
-            )
+            ])
         );
     }
 

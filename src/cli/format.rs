@@ -9,6 +9,7 @@ use chrono::{DateTime, Local, Utc};
 
 use super::{DataOutput, Failure};
 use crate::engine::framing::{Cut, MessageMark};
+use crate::engine::options::OptionsInEffect;
 use crate::engine::tls::TlsInfo;
 use crate::engine::{ConnId, Datagram, Event, EventKind};
 use crate::payload::{escape_for_display, hex_dump};
@@ -143,7 +144,7 @@ impl ServerLog {
             EventKind::PeerFinished { conn } => {
                 format!("peer-finished {conn} {}", self.peer(*conn))
             }
-            EventKind::ListenerOptions { .. } => return ServerStep::Quiet,
+            EventKind::ListenerOptions { options } => format!("options {}", options_line(options)),
             // Client sessions only: a server never connects out.
             EventKind::Connecting { .. } | EventKind::ConnectFailed { .. } => {
                 return ServerStep::Quiet;
@@ -458,6 +459,16 @@ fn stamp(time: &DateTime<Local>) -> String {
     time.format("%Y-%m-%dT%H:%M:%S%.3f").to_string()
 }
 
+/// The options in effect as `NAME=VALUE` pairs, one space apart (`SO_RCVBUF=425984 …`).
+pub(super) fn options_line(options: &OptionsInEffect) -> String {
+    options
+        .terse()
+        .into_iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
@@ -603,6 +614,28 @@ mod tests {
         );
         assert_eq!(printed, format!("{TIME} listening {LOCAL}"));
         assert!(log.listening());
+    }
+
+    #[test]
+    fn the_listeners_options_are_one_line_of_name_value_pairs() {
+        let mut log = log_with_a_peer();
+        let options = OptionsInEffect {
+            no_delay: Some(true),
+            recv_buffer: Some(131_072),
+            send_buffer: Some(16_384),
+            reuse_address: Some(true),
+            ttl: Some(64),
+            ipv6: Some(false),
+            linger: Some(None),
+            ..OptionsInEffect::default()
+        };
+        assert_eq!(
+            line(&mut log, EventKind::ListenerOptions { options }),
+            format!(
+                "{TIME} options TCP_NODELAY=on SO_RCVBUF=131072 SO_SNDBUF=16384 \
+                 SO_REUSEADDR=on IP_TTL=64 SO_LINGER=off"
+            )
+        );
     }
 
     #[test]

@@ -34,6 +34,12 @@ const EVENT_FORMAT_HELP: &str = "\
 SERVER OUTPUT
   One line per event on stdout: TIME EVENT DETAILS, TIME as 2026-11-26T14:03:05.123 (local).
     listening ADDR
+    options NAME=VALUE ...                    (the listener's socket options in effect:
+                                               TCP_NODELAY, SO_KEEPALIVE [TCP_KEEPIDLE,
+                                               TCP_KEEPINTVL, TCP_KEEPCNT], SO_RCVBUF,
+                                               SO_SNDBUF, SO_REUSEADDR, SO_REUSEPORT,
+                                               IPV6_V6ONLY, IP_TTL or IPV6_UNICAST_HOPS,
+                                               SO_LINGER; sizes in bytes, times in s)
     accepted #ID PEER -> LOCAL
     tls #ID PEER VERSION SUITE [alpn=P] [sni=NAME] [peer-cert=\"SUBJECT\"] [unverified]
                                               (--tls: the handshake finished)

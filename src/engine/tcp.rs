@@ -39,7 +39,12 @@ pub(crate) fn connect_socket(addr: SocketAddr, options: &SocketOptions) -> io::R
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     options::apply_before_bind(&socket, addr, options)?;
     if let Some(local) = options.local_bind {
-        socket.bind(&local.into())?;
+        socket.bind(&local.into()).map_err(|e| {
+            io::Error::other(format!(
+                "cannot bind to {local}: {}",
+                super::wording::describe_io_error(&e)
+            ))
+        })?;
     }
     socket.set_nonblocking(true)?;
     match socket.connect(&addr.into()) {

@@ -50,6 +50,8 @@ pub struct SavedSocket {
     pub socket_options: SocketOptions,
     /// TCP: TLS on or off and its settings (files from before TLS: off).
     pub tls: TlsSide,
+    /// A TCP client's connect timeout in milliseconds (files from before it: 10 s).
+    pub connect_timeout_ms: u64,
 }
 
 impl Default for SavedSocket {
@@ -65,6 +67,7 @@ impl Default for SavedSocket {
             respond: false,
             socket_options: SocketOptions::default(),
             tls: TlsSide::default(),
+            connect_timeout_ms: 10_000,
         }
     }
 }

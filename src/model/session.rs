@@ -8,9 +8,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Local};
+use chrono::{DateTime, Local, Utc};
 
 use super::filter::{Filter, FilteredRows};
 use super::log::{Direction, Log, LogRow, RowNote};
@@ -330,6 +330,8 @@ pub struct Session {
     pub listener_options: Option<OptionsInEffect>,
     /// TCP: TLS on or off, and its settings.
     pub tls: TlsSide,
+    /// A TCP client's connect timeout (kept across runs).
+    pub connect_timeout: Duration,
     /// The socket's name in the scenario whose run opened it; such sessions are not saved.
     pub scenario_socket: Option<String>,
     /// Commands an event calls for (joining groups again once a UDP socket opens), for the
@@ -373,6 +375,7 @@ impl Session {
             socket_options: SocketOptions::default(),
             listener_options: None,
             tls: TlsSide::default(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             scenario_socket: None,
             follow_ups: Vec::new(),
         }
@@ -417,6 +420,7 @@ impl Session {
         session.encoding = saved.encoding;
         session.socket_options = saved.socket_options.clone();
         session.tls = saved.tls.clone();
+        session.connect_timeout = Duration::from_millis(saved.connect_timeout_ms.max(1));
         if session.takes_rules() {
             session.framing = FramingState::new(saved.framing.clone());
             session.rules = RulesState::new(saved.responder.clone(), saved.respond);
@@ -445,6 +449,22 @@ impl Session {
             respond: self.rules.respond,
             socket_options: self.socket_options.clone(),
             tls: self.tls.clone(),
+            connect_timeout_ms: u64::try_from(self.connect_timeout.as_millis()).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// New TCP settings (from the form, or the socket's own while it is stopped); they
+    /// take effect at the next start.
+    pub fn set_tcp_settings(
+        &mut self,
+        socket: SocketOptions,
+        tls: TlsSide,
+        connect_timeout: Option<Duration>,
+    ) {
+        self.socket_options = socket;
+        self.tls = tls;
+        if let Some(timeout) = connect_timeout {
+            self.connect_timeout = timeout;
         }
     }
 
@@ -656,7 +676,7 @@ impl Session {
                 Command::Connect {
                     session: self.id,
                     addr: self.addr.clone(),
-                    timeout: DEFAULT_CONNECT_TIMEOUT,
+                    timeout: self.connect_timeout,
                     options: ClientOptions {
                         socket: self.socket_options.clone(),
                         tls: self.tls.client_setup(),
@@ -1115,6 +1135,7 @@ impl Session {
         let final_totals = Totals::of(&row.info.counters);
         self.closed.add(final_totals);
         self.conn_baselines.remove(&conn);
+        let tls_failure = matches!(reason, CloseReason::TlsFailed(_));
         let reason = match reason {
             CloseReason::Closed if self.is_server() => "kicked".to_string(),
             other => other.to_string(),
@@ -1133,7 +1154,12 @@ impl Session {
             self.selected_conn = None;
         }
         if !self.is_server() {
-            self.state = State::Stopped;
+            // A refused handshake is the client's failure, shown in its header.
+            self.state = if tls_failure {
+                State::Failed(reason)
+            } else {
+                State::Stopped
+            };
             self.since = None;
         }
     }
@@ -1491,7 +1517,130 @@ mod tests {
 impl Session {
     /// A connection's handshake finished: one log row with what was agreed on.
     fn tls_established(&mut self, time: DateTime<Local>, conn: ConnId, info: Arc<TlsInfo>) {
-        let _ = (time, conn, info);
-        todo!("window TLS: tls_established")
+        let peer = self.peer_of(conn);
+        let text = handshake_text(&info, self.is_server(), time.with_timezone(&Utc));
+        self.log.system(time, peer, text);
+        if let Some(warning) = &info.unverified {
+            self.log.system(
+                time,
+                peer,
+                format!("WARNING: certificate not verified: {warning}"),
+            );
+        }
+        if let Some(row) = self.conns.get_mut(&conn) {
+            row.tls = Some(info);
+        }
+    }
+}
+
+/// A finished handshake in one line: "TLS 1.3, TLS13_AES_256_GCM_SHA384, ALPN h2, server
+/// certificate CN=localhost (valid until 2027-11-27, 365 days left)".
+pub fn handshake_text(info: &TlsInfo, server: bool, now: DateTime<Utc>) -> String {
+    let mut parts = vec![info.version.clone(), info.cipher_suite.clone()];
+    parts.push(match &info.alpn {
+        Some(alpn) => format!("ALPN {alpn}"),
+        None => "no ALPN".into(),
+    });
+    if server && let Some(name) = &info.server_name {
+        parts.push(format!("SNI {name}"));
+    }
+    let whose = if server { "client" } else { "server" };
+    parts.push(match info.peer_certificates.first() {
+        Some(leaf) => format!(
+            "{whose} certificate {} (valid until {}, {})",
+            leaf.subject,
+            leaf.not_after.format("%Y-%m-%d"),
+            days_left_text(leaf.days_left(now))
+        ),
+        None => format!("no {whose} certificate"),
+    });
+    parts.join(", ")
+}
+
+/// "365 days left", "1 day left", or "expired 3 days ago".
+pub fn days_left_text(days: i64) -> String {
+    match days {
+        1 => "1 day left".into(),
+        d if d >= 0 => format!("{d} days left"),
+        -1 => "expired 1 day ago".into(),
+        d => format!("expired {} days ago", -d),
+    }
+}
+
+#[cfg(test)]
+mod tls_tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::engine::tls::CertSummary;
+
+    fn info() -> TlsInfo {
+        TlsInfo {
+            version: "TLS 1.3".into(),
+            cipher_suite: "TLS13_AES_256_GCM_SHA384".into(),
+            alpn: Some("h2".into()),
+            server_name: Some("localhost".into()),
+            peer_certificates: vec![CertSummary {
+                subject: "CN=localhost".into(),
+                issuer: "CN=localhost".into(),
+                names: vec!["localhost".into()],
+                not_before: Utc.with_ymd_and_hms(2026, 11, 27, 0, 0, 0).unwrap(),
+                not_after: Utc.with_ymd_and_hms(2027, 11, 27, 0, 0, 0).unwrap(),
+                sha256: "AB:CD".into(),
+            }],
+            unverified: Some("verification is off".into()),
+        }
+    }
+
+    #[test]
+    fn a_handshake_is_one_line_naming_the_peers_certificate() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 27, 0, 0, 0).unwrap();
+        assert_eq!(
+            handshake_text(&info(), false, now),
+            "TLS 1.3, TLS13_AES_256_GCM_SHA384, ALPN h2, server certificate CN=localhost \
+             (valid until 2027-11-27, 365 days left)"
+        );
+        let mut without = info();
+        without.peer_certificates.clear();
+        without.alpn = None;
+        assert_eq!(
+            handshake_text(&without, true, now),
+            "TLS 1.3, TLS13_AES_256_GCM_SHA384, no ALPN, SNI localhost, no client certificate"
+        );
+        assert_eq!(days_left_text(-2), "expired 2 days ago");
+    }
+
+    #[test]
+    fn an_unverified_handshake_adds_a_warning_row_and_marks_the_connection() {
+        let mut session = Session::new(SessionId::new(1), Kind::Client, "localhost:1".into());
+        let conn = ConnId::new(1);
+        session.apply(
+            Local::now(),
+            EventKind::Connected(ConnInfo {
+                conn,
+                local: "127.0.0.1:2".parse().unwrap(),
+                peer: "127.0.0.1:1".parse().unwrap(),
+                counters: Default::default(),
+                options: Default::default(),
+                tls: true,
+            }),
+        );
+        session.apply(
+            Local::now(),
+            EventKind::TlsEstablished {
+                conn,
+                info: Arc::new(info()),
+            },
+        );
+        assert!(session.conns[&conn].tls.is_some());
+        let rows = session.log.len();
+        let text = |index: usize| {
+            String::from_utf8(session.log.get(index).unwrap().data.to_vec()).unwrap()
+        };
+        assert_eq!(
+            text(rows - 1),
+            "WARNING: certificate not verified: verification is off"
+        );
+        assert!(text(rows - 2).starts_with("TLS 1.3, TLS13_AES_256"));
     }
 }

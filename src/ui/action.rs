@@ -31,6 +31,8 @@ pub struct UdpSetup {
 pub struct TcpSetup {
     pub socket: crate::engine::options::SocketOptions,
     pub tls: crate::model::tls::TlsSide,
+    /// A client's connect timeout (`None` for a server).
+    pub connect_timeout: Option<Duration>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -46,6 +48,18 @@ pub enum Action {
     },
     /// Listen or connect again on the session's address.
     Start(SessionId),
+    /// A file chosen for a TLS field: into the new-socket form (`SessionId::ENGINE`) or a
+    /// stopped socket's settings form.
+    SetTlsPath {
+        session: SessionId,
+        file: super::tls_panel::TlsFile,
+        path: PathBuf,
+    },
+    /// A stopped TCP socket's own settings changed (they apply at its next start).
+    SetTcpSettings {
+        session: SessionId,
+        setup: TcpSetup,
+    },
     /// Stop listening (closing every client), or disconnect.
     Stop(SessionId),
     /// Close the socket and forget it.

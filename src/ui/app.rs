@@ -2,6 +2,7 @@
 //! panels, and applies the actions they pushed, in one place: every engine command the
 //! window sends, and the change to sessions or saved settings that goes with it, is here.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -14,6 +15,7 @@ use super::dialogs::{Chosen, Dialogs, Purpose};
 use super::scenarios_panel::scenarios_page_ui;
 use super::session_view::{self, ViewContext};
 use super::sessions_panel::{self, FormKind, NewSocketForm};
+use super::socket_options_form::TcpSettingsForm;
 use super::theme;
 use super::udp_panel::Interfaces;
 use crate::engine::Target;
@@ -56,6 +58,8 @@ pub struct SocklabApp {
     composer: ComposerPanel,
     /// This machine's interfaces for UDP's multicast choices, listed once and on asking.
     interfaces: Interfaces,
+    /// Stopped TCP sockets' own settings as being edited in their views.
+    tcp_forms: HashMap<SessionId, TcpSettingsForm>,
     /// Why the engine stopped for good, shown above everything once it happens.
     engine_failure: Option<String>,
     /// Results of background work (saving a log) to show in a session's log.
@@ -130,6 +134,7 @@ impl SocklabApp {
             form: NewSocketForm::new(saved.options.form_addr.clone()),
             composer: ComposerPanel::default(),
             interfaces: Interfaces::default(),
+            tcp_forms: HashMap::new(),
             engine,
             saved,
             dialogs: Dialogs::default(),
@@ -282,8 +287,7 @@ impl SocklabApp {
                     _ => Session::new(id, kind, addr),
                 };
                 if let Some(tcp) = tcp {
-                    session.socket_options = tcp.socket;
-                    session.tls = tcp.tls;
+                    session.set_tcp_settings(tcp.socket, tcp.tls, tcp.connect_timeout);
                 }
                 for command in session.setup_commands() {
                     self.engine.execute(command);
@@ -293,6 +297,27 @@ impl SocklabApp {
                 self.start_session(id);
             }
             Action::Start(id) => self.start_session(id),
+            Action::SetTlsPath {
+                session,
+                file,
+                path,
+            } => {
+                if session == SessionId::ENGINE {
+                    self.form.tls.set_path(file, &path);
+                } else if let Some(s) = self.sessions.iter().find(|s| s.id == session) {
+                    self.tcp_forms
+                        .entry(session)
+                        .or_insert_with(|| TcpSettingsForm::of(s))
+                        .tls
+                        .set_path(file, &path);
+                }
+            }
+            Action::SetTcpSettings { session, setup } => {
+                if let Some(s) = self.session_mut(session) {
+                    s.set_tcp_settings(setup.socket, setup.tls, setup.connect_timeout);
+                }
+                self.tcp_forms.remove(&session);
+            }
             Action::Stop(session) => self.engine.execute(Command::Stop { session }),
             Action::Remove(id) => self.remove_session(id),
             Action::Select(id) => {
@@ -590,14 +615,29 @@ impl SocklabApp {
     /// The one place a session starts listening or connecting: new from the form, "Start
     /// again" and "Reconnect".
     fn start_session(&mut self, id: SessionId) {
-        if let Some(session) = self.sessions.iter_mut().find(|s| s.id == id) {
-            self.engine.execute(session.start());
+        let Some(session) = self.sessions.iter_mut().find(|s| s.id == id) else {
+            return;
+        };
+        // Settings being edited in the socket's view are what Start again means to use.
+        if let Some(form) = self.tcp_forms.get_mut(&id) {
+            let Some(setup) = form.submit(session.is_server()) else {
+                session.log.system(
+                    chrono::Local::now(),
+                    None,
+                    "not started: correct the socket options shown in red first".into(),
+                );
+                return;
+            };
+            session.set_tcp_settings(setup.socket, setup.tls, setup.connect_timeout);
+            self.tcp_forms.remove(&id);
         }
+        self.engine.execute(session.start());
     }
 
     fn remove_session(&mut self, id: SessionId) {
         self.engine.execute(Command::Remove { session: id });
         self.sessions.retain(|s| s.id != id);
+        self.tcp_forms.remove(&id);
         if self.selected == Some(id) {
             self.selected = self.sessions.last().map(|s| s.id);
         }
@@ -901,6 +941,11 @@ impl SocklabApp {
             Purpose::ExportRules => Action::ExportRules { session, path },
             Purpose::OpenScenario => Action::OpenScenario(path),
             Purpose::SaveScenario => Action::SaveScenario { session, path },
+            Purpose::TlsFile(file) => Action::SetTlsPath {
+                session,
+                file,
+                path,
+            },
         })
     }
 
@@ -965,6 +1010,7 @@ impl SocklabApp {
                         saved: &self.saved,
                         dialog_open: self.dialogs.is_open(),
                         interfaces: &mut self.interfaces,
+                        tcp_forms: &mut self.tcp_forms,
                         actions: &mut actions,
                     };
                     session_view::session_view_ui(ui, session, &mut self.composer, cx);

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use crossbeam_channel::{Receiver, Sender};
 use eframe::egui;
 
+use super::tls_panel::TlsFile;
 use crate::engine::SessionId;
 
 /// What a chosen path is for.
@@ -20,6 +21,8 @@ pub enum Purpose {
     OpenScenario,
     /// A session's log written as a scenario that replays it.
     SaveScenario,
+    /// A TLS file field of the new-socket form (session `ENGINE`) or of a stopped socket.
+    TlsFile(TlsFile),
 }
 
 /// What a dialog gave back: a path, or nothing (cancelled, or no dialog could be shown).
@@ -103,6 +106,11 @@ impl Dialogs {
                         .add_filter("Scenario", &["toml"])
                         .set_file_name("scenario.toml")
                         .save_file(),
+                    Purpose::TlsFile(file) => dialog
+                        .set_title(file.title())
+                        .add_filter("PEM", &["pem", "crt", "cer", "key"])
+                        .add_filter("Any file", &["*"])
+                        .pick_file(),
                 };
                 let no_dialog = path.is_none() && opened.elapsed() < NO_DIALOG_WITHIN;
                 let _ = tx.send(Chosen {

@@ -61,7 +61,7 @@ pub fn peers_table_ui(ui: &mut egui::Ui, session: &mut Session, actions: &mut Ve
     table::pane_table_ui(
         ui,
         ("peers", session.id.get()),
-        columns,
+        &columns,
         ids.len(),
         |mut table_row| {
             let id = ids[table_row.index()];

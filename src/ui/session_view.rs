@@ -11,7 +11,11 @@ use super::composer::{self, ComposerPanel};
 use super::framing_panel::waiting_bytes;
 use super::udp_panel::{self, Interfaces};
 use super::{log_view, rate_chart, rules_panel, table, theme};
-use crate::engine::{ConnId, Target};
+use std::collections::HashMap;
+
+use super::socket_options_form::{TcpSettingsForm, close_text, in_effect_ui};
+use super::tls_panel::{UNVERIFIED_WARNING, tls_info_ui};
+use crate::engine::{ConnId, SessionId, Target};
 use crate::model::format;
 use crate::model::persist::Saved;
 use crate::model::session::{BehaviourPage, ConnRow, Kind, Session, State};
@@ -24,6 +28,8 @@ pub struct ViewContext<'a> {
     pub dialog_open: bool,
     /// This machine's interfaces, for UDP's multicast choices.
     pub interfaces: &'a mut Interfaces,
+    /// The TCP settings of stopped sockets as being edited, by socket.
+    pub tcp_forms: &'a mut HashMap<SessionId, TcpSettingsForm>,
     pub actions: &'a mut Vec<Action>,
 }
 
@@ -52,6 +58,7 @@ pub fn session_view_ui(
         saved,
         dialog_open,
         interfaces,
+        tcp_forms,
         actions,
     } = cx;
     let options = &saved.options;
@@ -59,6 +66,10 @@ pub fn session_view_ui(
         header_ui(ui, session, options.show_chart, actions);
         if session.kind == Kind::UdpClient {
             udp_client_options_ui(ui, session, interfaces, actions);
+        }
+        if matches!(session.kind, Kind::Server { .. } | Kind::Client) {
+            tcp_sections_ui(ui, session, tcp_forms, actions);
+            tls_section_ui(ui, session, tcp_forms, actions);
         }
         if matches!(session.kind, Kind::Client | Kind::UdpClient) {
             behaviour_sections_ui(ui, session, dialog_open, actions);
@@ -244,7 +255,11 @@ fn splitter_ui(
 fn header_ui(ui: &mut egui::Ui, session: &Session, show_chart: bool, actions: &mut Vec<Action>) {
     ui.add_space(6.0);
     ui.horizontal(|ui| {
-        ui.heading(session.kind.title());
+        if session.tls.enabled {
+            ui.heading(format!("{} (TLS)", session.kind.title()));
+        } else {
+            ui.heading(session.kind.title());
+        }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             if ui
                 .button("Remove")
@@ -282,6 +297,30 @@ fn header_ui(ui: &mut egui::Ui, session: &Session, show_chart: bool, actions: &m
     });
     ui.horizontal_wrapped(|ui| {
         // The buttons come first, so they stay put while the counters' text grows.
+        if matches!(session.kind, Kind::Server { .. } | Kind::Client) {
+            // A toggle in this row rather than a section of its own: the header keeps its
+            // height for the panes below until it is opened.
+            let id = section_id("tcp_options", session);
+            let mut open = section_open(ui, id);
+            if ui
+                .toggle_value(&mut open, "Socket options")
+                .on_hover_text("The socket's TCP options: in effect, or to change while stopped")
+                .changed()
+            {
+                ui.data_mut(|d| d.insert_temp(id, open));
+            }
+            if session.tls.enabled || !is_running(&session.state) {
+                let id = section_id("tls", session);
+                let mut open = section_open(ui, id);
+                if ui
+                    .toggle_value(&mut open, "TLS")
+                    .on_hover_text("The handshake and the peer's certificates, or TLS settings")
+                    .changed()
+                {
+                    ui.data_mut(|d| d.insert_temp(id, open));
+                }
+            }
+        }
         if ui
             .small_button("Reset counters")
             .on_hover_text("Count from zero again (for the socket and each connection)")
@@ -339,6 +378,15 @@ fn header_ui(ui: &mut egui::Ui, session: &Session, show_chart: bool, actions: &m
     if let State::Failed(error) = &session.state {
         theme::error_label_ui(ui, error);
     }
+    // A client talking to an unverified server must see it without opening anything.
+    if session.kind == Kind::Client
+        && let Some(why) = session
+            .conns
+            .values()
+            .find_map(|row| row.tls.as_ref().and_then(|info| info.unverified.clone()))
+    {
+        theme::warning_label_ui(ui, format!("{UNVERIFIED_WARNING}: {why}"));
+    }
 }
 
 /// A UDP client's options, a section that opens on a click (a UDP socket has them in its
@@ -361,6 +409,193 @@ fn udp_client_options_ui(
                 });
         });
     ui.add_space(4.0);
+}
+
+/// Listening, connecting or connected: the socket's settings are in use and cannot change.
+fn is_running(state: &State) -> bool {
+    matches!(
+        state,
+        State::Listening | State::Starting | State::Connected | State::Connecting | State::Open
+    )
+}
+
+fn section_id(name: &str, session: &Session) -> egui::Id {
+    egui::Id::NULL.with((name, session.id.get()))
+}
+
+/// Whether a header section toggled in the header's row is open (closed at first).
+fn section_open(ui: &egui::Ui, id: egui::Id) -> bool {
+    ui.data(|d| d.get_temp::<bool>(id)).unwrap_or(false)
+}
+
+/// A TCP socket's "Socket options" section: while it runs, what is in effect (the
+/// listener's and the selected client's, or the connection's); while it is stopped, its
+/// settings to edit for the next start.
+fn tcp_sections_ui(
+    ui: &mut egui::Ui,
+    session: &Session,
+    forms: &mut HashMap<SessionId, TcpSettingsForm>,
+    actions: &mut Vec<Action>,
+) {
+    let server = session.is_server();
+    let max_height = (ui.ctx().content_rect().height() * 0.3).max(64.0);
+    let id = section_id("tcp_options", session);
+    if is_running(&session.state) {
+        forms.remove(&session.id);
+        if !section_open(ui, id) {
+            return;
+        }
+        ui.separator();
+        ui.strong("Socket options in effect");
+        egui::ScrollArea::vertical()
+            .id_salt("tcp_options_scroll")
+            .max_height(max_height)
+            .show(ui, |ui| options_in_effect_ui(ui, session));
+    } else {
+        let form = forms
+            .entry(session.id)
+            .or_insert_with(|| TcpSettingsForm::of(session));
+        if form.socket.has_errors() {
+            // Errors found by Start again must be seen where they are.
+            ui.data_mut(|d| d.insert_temp(id, true));
+        }
+        if !section_open(ui, id) {
+            return;
+        }
+        ui.separator();
+        ui.strong("Socket options for the next start");
+        egui::ScrollArea::vertical()
+            .id_salt("tcp_settings_scroll")
+            .max_height(max_height)
+            .show(ui, |ui| {
+                form.socket.fields_ui(ui, "session", server);
+                if ui
+                    .button("Apply socket options")
+                    .on_hover_text("Keep these options for this socket (Start again uses them too)")
+                    .clicked()
+                    && let Some(setup) = form.submit(server)
+                {
+                    actions.push(Action::SetTcpSettings {
+                        session: session.id,
+                        setup,
+                    });
+                }
+            });
+    }
+    ui.add_space(4.0);
+}
+
+/// A TCP socket's "TLS" section: while it runs, the handshake (the connection's, or the
+/// selected client's); while it is stopped, its TLS settings to edit for the next start.
+fn tls_section_ui(
+    ui: &mut egui::Ui,
+    session: &Session,
+    forms: &mut HashMap<SessionId, TcpSettingsForm>,
+    actions: &mut Vec<Action>,
+) {
+    let server = session.is_server();
+    let max_height = (ui.ctx().content_rect().height() * 0.3).max(64.0);
+    let id = section_id("tls", session);
+    if is_running(&session.state) {
+        if !session.tls.enabled || !section_open(ui, id) {
+            return;
+        }
+        ui.separator();
+        egui::ScrollArea::vertical()
+            .id_salt("tls_info_scroll")
+            .max_height(max_height)
+            .show(ui, |ui| {
+                let row = if server {
+                    session.selected_conn.and_then(|c| session.conns.get(&c))
+                } else {
+                    session.conns.values().next()
+                };
+                match row {
+                    Some(row) => match &row.tls {
+                        Some(info) => {
+                            ui.strong(format!("TLS with {}", row.info.peer));
+                            tls_info_ui(ui, info, server);
+                        }
+                        None => {
+                            ui.weak("Handshaking…");
+                        }
+                    },
+                    None if server => {
+                        ui.weak("Select a client in the table to see its handshake.");
+                    }
+                    None => {
+                        ui.weak("Not connected yet.");
+                    }
+                }
+            });
+        ui.add_space(4.0);
+        return;
+    }
+    let form = forms
+        .entry(session.id)
+        .or_insert_with(|| TcpSettingsForm::of(session));
+    if form.tls.has_errors() {
+        ui.data_mut(|d| d.insert_temp(id, true));
+    }
+    if !section_open(ui, id) {
+        return;
+    }
+    ui.separator();
+    ui.strong("TLS for the next start");
+    egui::ScrollArea::vertical()
+        .id_salt("tls_settings_scroll")
+        .max_height(max_height)
+        .show(ui, |ui| {
+            form.tls.ui(ui, session.id, server, actions);
+            if ui
+                .button("Apply TLS settings")
+                .on_hover_text("Keep these settings for this socket (Start again uses them too)")
+                .clicked()
+                && let Some(setup) = form.submit(server)
+            {
+                actions.push(Action::SetTcpSettings {
+                    session: session.id,
+                    setup,
+                });
+            }
+        });
+    ui.add_space(4.0);
+}
+
+/// The options the kernel has for a running TCP socket.
+fn options_in_effect_ui(ui: &mut egui::Ui, session: &Session) {
+    let asked = &session.socket_options;
+    let server = session.is_server();
+    ui.label(close_text(server, asked.reset_on_close));
+    if server {
+        ui.strong("Listener");
+        match &session.listener_options {
+            Some(options) => in_effect_ui(ui, asked, options),
+            None => {
+                ui.weak("Not listening yet.");
+            }
+        }
+        if let Some(row) = session.selected_conn.and_then(|c| session.conns.get(&c)) {
+            ui.strong(format!(
+                "Selected client {} ({})",
+                row.info.conn, row.info.peer
+            ));
+            in_effect_ui(ui, asked, &row.info.options);
+        } else {
+            ui.weak("Select a client in the table to see its connection's options.");
+        }
+    } else {
+        ui.label(format!(
+            "Connect timeout: {} s",
+            session.connect_timeout.as_secs_f64()
+        ));
+        match session.conns.values().next() {
+            Some(row) => in_effect_ui(ui, asked, &row.info.options),
+            None => {
+                ui.weak("Not connected yet.");
+            }
+        }
+    }
 }
 
 /// A (non-chat) server's pane: its clients, or its framing or responder page.
@@ -496,7 +731,8 @@ fn clients_ui(ui: &mut egui::Ui, session: &mut Session, actions: &mut Vec<Action
     }
     // Only the visible rows are laid out past a few hundred: a server may hold thousands.
     let ids: Vec<ConnId> = session.conns.keys().copied().collect();
-    let columns = [
+    let tls = session.tls.enabled;
+    let mut columns = vec![
         ("Peername", 170.0),
         ("Sockname", 150.0),
         ("Connected since", 100.0),
@@ -504,10 +740,13 @@ fn clients_ui(ui: &mut egui::Ui, session: &mut Session, actions: &mut Vec<Action
         ("In (msgs)", 110.0),
         ("Out (msgs)", 110.0),
     ];
+    if tls {
+        columns.push(("TLS", 90.0));
+    }
     table::pane_table_ui(
         ui,
         ("clients", session.id.get()),
-        columns,
+        &columns,
         ids.len(),
         |mut table_row| {
             let conn = ids[table_row.index()];
@@ -537,6 +776,15 @@ fn clients_ui(ui: &mut egui::Ui, session: &mut Session, actions: &mut Vec<Action
             });
             table_row.col(|ui| table::traffic_label_ui(ui, totals.bytes_in, totals.messages_in));
             table_row.col(|ui| table::traffic_label_ui(ui, totals.bytes_out, totals.messages_out));
+            if tls {
+                let text = row
+                    .tls
+                    .as_ref()
+                    .map_or("handshaking", |info| info.version.as_str());
+                table_row.col(|ui| {
+                    ui.label(text);
+                });
+            }
         },
     );
 }

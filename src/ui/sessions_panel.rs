@@ -97,9 +97,14 @@ impl NewSocketForm {
         let tcp = match self.kind {
             FormKind::Server | FormKind::Client => {
                 let socket = self.socket_options.submit();
-                let tls = self.tls.submit();
+                let tls = self.tls.submit_for(self.kind == FormKind::Server);
                 match (socket, tls) {
-                    (Some(socket), Some(tls)) => Some(TcpSetup { socket, tls }),
+                    (Some(socket), Some(tls)) => Some(TcpSetup {
+                        socket,
+                        tls,
+                        connect_timeout: (self.kind == FormKind::Client)
+                            .then(|| self.socket_options.connect_timeout()),
+                    }),
                     _ => return None,
                 }
             }
@@ -295,7 +300,10 @@ fn session_entry_ui(ui: &mut egui::Ui, session: &Session, selected: bool) -> egu
 }
 
 pub fn entry_text(session: &Session) -> String {
-    let addresses = addresses_text(session);
+    let mut addresses = addresses_text(session);
+    if session.tls.enabled {
+        addresses.push_str(" (TLS)");
+    }
     match &session.scenario_socket {
         Some(name) => format!("{name}: {addresses}"),
         None => addresses,

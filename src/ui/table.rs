@@ -12,10 +12,10 @@ const ROWS_ALWAYS_LAID_OUT: usize = 200;
 
 /// A table of `rows` rows under `columns` (heading, least width); the last column takes
 /// the rest of the width. `row_ui` draws the row whose index `TableRow::index` gives.
-pub fn pane_table_ui<const COLUMNS: usize>(
+pub fn pane_table_ui(
     ui: &mut egui::Ui,
     salt: impl std::hash::Hash + std::fmt::Debug,
-    columns: [(&str, f32); COLUMNS],
+    columns: &[(&str, f32)],
     rows: usize,
     mut row_ui: impl FnMut(TableRow<'_, '_>),
 ) {
@@ -38,7 +38,7 @@ pub fn pane_table_ui<const COLUMNS: usize>(
     }
     builder
         .header(row_height, |mut header| {
-            for (heading, _) in columns {
+            for (heading, _) in columns.iter().copied() {
                 header.col(|ui| {
                     ui.strong(heading);
                 });

@@ -129,23 +129,33 @@ impl Reactor {
         let cancelled_lookup = std::mem::take(&mut s.resolving);
         let members: Vec<Token> = std::mem::take(&mut s.members).into_iter().collect();
         let is_server = s.is_server();
+        let resets = s.resets_on_close();
         let listener = s.server_mut().and_then(|server| server.listener.take());
         let stopped_listener = listener.is_some();
         if let Some((token, mut listener)) = listener {
             self.registry.deregister(&mut *listener, token);
         }
-        let reason = if is_server {
-            CloseReason::ServerStopped
+        let (reason, how) = if resets {
+            (CloseReason::Aborted, CloseHow::Abort)
+        } else if is_server {
+            (CloseReason::ServerStopped, CloseHow::Graceful)
         } else {
-            CloseReason::Closed
+            (CloseReason::Closed, CloseHow::Graceful)
         };
         for token in members {
-            self.close(token, reason.clone(), CloseHow::Graceful);
+            self.close(token, reason.clone(), how);
         }
         let cancelled_attempt = cancelled_lookup || cancelled_connect;
         if stopped_listener || closed_udp || (cancelled_attempt && cause == StopCause::Requested) {
             self.sink.emit(session, EventKind::Stopped);
         }
+    }
+
+    /// The session asked for RST on the user's close (`SocketOptions::reset_on_close`).
+    pub(super) fn resets_on_close(&self, session: SessionId) -> bool {
+        self.sessions
+            .get(&session)
+            .is_some_and(|s| s.resets_on_close())
     }
 
     /// Stops the session and forgets it.

@@ -56,6 +56,9 @@ const CONGESTION_RETRY: Duration = Duration::from_millis(2);
 pub const MAX_SEND_QUEUE: usize = 64 * 1024 * 1024;
 
 /// Messages into the net thread: the owner's commands, and answers from helper threads.
+// A connect's options make `Command` the large variant; commands come a few at a time,
+// so boxing each one would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Inbox {
     Command(Command),
     /// The owner dropped its handle: close everything and end the thread.
@@ -337,6 +340,11 @@ impl Reactor {
             } => self.send_payload(session, target, data),
             Command::Close { session, conn, how } => match self.member_token(session, conn) {
                 Some(token) => {
+                    let how = if self.resets_on_close(session) {
+                        CloseHow::Abort
+                    } else {
+                        how
+                    };
                     let reason = match how {
                         CloseHow::Graceful => CloseReason::Closed,
                         CloseHow::Abort => CloseReason::Aborted,

@@ -175,6 +175,15 @@ impl Session {
         }
     }
 
+    /// The user's close (Disconnect, kick, Stop) sends RST instead of FIN.
+    pub fn resets_on_close(&self) -> bool {
+        match &self.role {
+            Role::Server(server) => server.options.socket.reset_on_close,
+            Role::Client(client) => client.options.socket.reset_on_close,
+            Role::Udp(_) => false,
+        }
+    }
+
     pub fn server_mut(&mut self) -> Option<&mut ServerState> {
         match &mut self.role {
             Role::Server(server) => Some(server),
