@@ -714,8 +714,14 @@ fn socklab_client_tls_verifies_with_a_ca_file_and_tells_the_certificate() {
     engine.send(server, Target::One(conn), b"welcome\n".to_vec());
     client.0.stdin.as_mut().unwrap().write_all(b"hi\n").unwrap();
     assert_eq!(received(&engine, server, 3), b"hi\n");
-    // Stdin's end finishes sending; the server closing ends the client.
+    // Stdin's end finishes sending (the server sees the client's FIN); the server closing
+    // then ends the client. Stopping before the FIN arrived would race it: the server's
+    // close could meet the client's last record and reset.
     drop(client.0.stdin.take());
+    wait_for(&engine, |e| match &e.kind {
+        EventKind::PeerFinished { conn: finished } if *finished == conn => Some(()),
+        _ => None,
+    });
     engine.execute(socklab::engine::Command::Stop { session: server });
     let status = wait_bounded(&mut client.0);
     let mut out = Vec::new();
