@@ -91,9 +91,18 @@ fn flood(config: Arc<ClientConfig>, addr: SocketAddr, total: u64) -> std::thread
             stream.write_all(&chunk[..n]).unwrap();
             sent += n as u64;
         }
-        stream.conn.send_close_notify();
-        stream.flush().unwrap();
+        close_and_drain(&mut stream);
     })
+}
+
+/// close_notify and FIN, then reads to the server's end: closing with the server's session
+/// tickets unread would send RST, which drops what the server has not read yet.
+fn close_and_drain(stream: &mut rustls::StreamOwned<ClientConnection, TcpStream>) {
+    stream.conn.send_close_notify();
+    let _ = stream.flush();
+    let _ = stream.sock.shutdown(std::net::Shutdown::Write);
+    let mut sink = [0u8; 4096];
+    while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
 }
 
 /// `total` bytes into a socklab TLS server session, counted from its `Received` events.
@@ -195,8 +204,7 @@ fn handshake_load(
                         stream.conn.complete_io(&mut stream.sock).unwrap();
                     }
                     done.fetch_add(1, Ordering::Relaxed);
-                    stream.conn.send_close_notify();
-                    let _ = stream.flush();
+                    close_and_drain(&mut stream);
                 }
             })
         })
