@@ -265,3 +265,53 @@ fn stop_while_the_name_is_resolving_reports_stopped() {
         _ => None,
     });
 }
+
+#[test]
+fn a_session_reporting_sizes_only_counts_every_byte_and_message_without_the_data() {
+    let engine = engine();
+    let session = engine.new_session_id();
+    engine.execute(Command::ReportData {
+        session,
+        data: false,
+    });
+    engine.execute(Command::SetFraming {
+        session,
+        framing: socklab::engine::framing::FramingSpec {
+            framing: "line".parse().unwrap(),
+            ..Default::default()
+        },
+    });
+    engine.execute(Command::Listen {
+        session,
+        addr: "127.0.0.1:0".into(),
+        options: ServerOptions::default(),
+    });
+    let addr = wait_for(&engine, |e| match &e.kind {
+        EventKind::Listening { local } => Some(*local),
+        _ => None,
+    });
+    let mut peer = client(addr);
+    let info = connected(&engine);
+    let line = b"a line of forty bytes, newline included\n";
+    for _ in 0..2_500 {
+        peer.write_all(line).unwrap();
+    }
+    let (mut bytes, mut messages) = (0, 0);
+    while bytes < 100_000 {
+        match next_event(&engine).kind {
+            EventKind::ReceivedSize {
+                conn,
+                bytes: b,
+                messages: m,
+            } => {
+                assert_eq!(conn, info.conn);
+                bytes += b;
+                messages += m;
+            }
+            EventKind::Received { .. } => panic!("data was reported"),
+            _ => {}
+        }
+    }
+    assert_eq!((bytes, messages), (100_000, 2_500));
+    assert_eq!(info.counters.bytes_in(), 100_000);
+}

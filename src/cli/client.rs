@@ -80,6 +80,8 @@ fn step(kind: EventKind, addr: &str) -> ClientStep {
             ClientStep::Tell(tls_client_lines(&info, chrono::Utc::now()))
         }
         EventKind::PeerFinished { .. } => ClientStep::Warn("peer finished sending".into()),
+        // Only for sessions that report sizes, which the client does not ask for.
+        EventKind::ReceivedSize { .. } => ClientStep::Quiet,
         // Server sessions only.
         EventKind::Listening { .. }
         | EventKind::ListenerOptions { .. }

@@ -99,6 +99,15 @@ impl ServerLog {
                     .collect();
                 lines.join(&format!("\n{} ", stamp(&event.time)))
             }
+            EventKind::ReceivedSize {
+                conn,
+                bytes,
+                messages,
+            } => format!(
+                "received {conn} {} {bytes} bytes{}",
+                self.peer(*conn),
+                message_count(*messages as usize)
+            ),
             EventKind::ReceivedUnreported { messages, bytes } => {
                 format!("unreported {messages} received messages ({bytes} bytes)")
             }
@@ -367,6 +376,7 @@ impl UdpLog {
             | EventKind::ConnectFailed { .. }
             | EventKind::Connected(_)
             | EventKind::Received { .. }
+            | EventKind::ReceivedSize { .. }
             | EventKind::ReceivedUnreported { .. }
             | EventKind::Sent { .. }
             | EventKind::ChatLine { .. }

@@ -8,8 +8,8 @@ use crossbeam_channel::{never, select};
 
 use super::format::{ServerLog, ServerStep};
 use super::{
-    EventLines, Failure, ServerArgs, check_address, new_session_capturing, start_engine,
-    stdin_lines, termination_signals,
+    DataOutput, EventLines, Failure, ServerArgs, check_address, new_session_capturing,
+    start_engine, stdin_lines, termination_signals,
 };
 use crate::engine::{Command, ServerOptions, Target};
 
@@ -29,6 +29,13 @@ pub(super) fn run(args: ServerArgs) -> Result<(), Failure> {
     let mut stdin = stdin_lines();
     let session = new_session_capturing(&engine, args.capture.as_deref());
     setup.apply(&engine, session);
+    if args.data == DataOutput::None {
+        // Nothing shows the bytes, so the engine need not copy them out of each read.
+        engine.execute(Command::ReportData {
+            session,
+            data: false,
+        });
+    }
     engine.execute(Command::Listen {
         session,
         addr: args.addr.clone(),

@@ -233,6 +233,13 @@ pub enum Command {
         session: SessionId,
         responder: Option<Arc<Responder>>,
     },
+    /// Whether the session's `Received` events carry the bytes (the default) or only their
+    /// sizes (`ReceivedSize`), for an owner that shows no data: the bytes are then not
+    /// copied into an event for each read. Counters, captures and rules are unchanged.
+    ReportData {
+        session: SessionId,
+        data: bool,
+    },
     /// Write every byte the session receives to `path` (replacing any earlier capture);
     /// `None` ends the capture.
     Capture {

@@ -54,6 +54,13 @@ pub enum EventKind {
         data: Vec<u8>,
         messages: Vec<MessageMark>,
     },
+    /// What was read from a connection of a session that reports sizes only
+    /// (`Command::ReportData`): `bytes` in `messages` messages, cut by its framing.
+    ReceivedSize {
+        conn: ConnId,
+        bytes: u64,
+        messages: u64,
+    },
     /// A UDP session is open: bound to `local`, and `connect()`ed to `peer` for a UDP
     /// client. `totals` counts every datagram of the socket, `stats` what the kernel lost.
     UdpOpened {

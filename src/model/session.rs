@@ -841,6 +841,16 @@ impl Session {
                      behind (the rules answered all of them)"
                 ),
             ),
+            EventKind::ReceivedSize {
+                conn,
+                bytes,
+                messages,
+            } => {
+                // The window always asks for the data; a size alone still gets its row.
+                let peer = self.peer_of(conn);
+                let text = format!("received {bytes} bytes in {messages} messages (no data)");
+                self.log.system(time, peer, text);
+            }
             EventKind::Sent { conn, data } => {
                 let peer = self.peer_of(conn);
                 self.log.push(LogRow {

@@ -91,6 +91,7 @@ impl Reactor {
     /// Removes the connection and reports its one `Closed`.
     pub(super) fn finish_close(&mut self, token: Token) {
         self.drain_unread(token);
+        self.report_sizes(token);
         self.deliver_leftover(token);
         let Some(mut conn) = self.conns.remove(&token) else {
             return;

@@ -62,6 +62,8 @@ pub(super) struct Conn {
     pub in_flush_list: bool,
     /// The peer finished sending (its FIN was read); we may still send.
     pub peer_finished: bool,
+    /// Sessions reporting sizes only: bytes and messages read this turn, not yet reported.
+    pub unreported_size: (u64, u64),
 }
 
 impl Conn {
@@ -90,6 +92,7 @@ impl Conn {
             in_read_list: false,
             in_flush_list: false,
             peer_finished: false,
+            unreported_size: (0, 0),
         }
     }
 

@@ -155,6 +155,11 @@ impl Reactor {
         if conn.is_closing() || conn.peer_finished {
             return;
         }
+        // What was read before the FIN is reported before it.
+        self.report_sizes(token);
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return;
+        };
         conn.peer_finished = true;
         let (id, session, we_finished) = (conn.id, conn.session, conn.sending_finished());
         // Nothing more will complete a partial message.
@@ -244,6 +249,7 @@ impl Reactor {
             }
         }
         self.scratch = scratch;
+        self.report_sizes(token);
         // TLS: reading may have produced records to send (handshake, alerts, key updates).
         if self
             .conns

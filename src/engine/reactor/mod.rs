@@ -33,6 +33,7 @@ use super::capture::CaptureDone;
 use super::chat::HeaderClock;
 use super::command::{CloseHow, Command};
 use super::event::{CloseReason, EventKind, RepeatEnd, TransferOutcome};
+use super::framing::FramedBatch;
 use super::ids::{SessionId, TransferId};
 use super::responder::Reaction;
 use super::sink::EventSink;
@@ -114,6 +115,8 @@ pub(crate) struct Reactor {
     /// Connections with something to write, visited each turn.
     flush_list: Vec<Token>,
     scratch: Vec<u8>,
+    /// Framed messages of a session that reports sizes only, reused read after read.
+    framed_scratch: FramedBatch,
     /// For the last reads before a close, which may happen while `scratch` is in use.
     close_scratch: Vec<u8>,
     clock: HeaderClock,
@@ -160,6 +163,7 @@ impl Reactor {
             read_list: Vec::new(),
             flush_list: Vec::new(),
             scratch: vec![0; READ_CHUNK],
+            framed_scratch: FramedBatch::default(),
             close_scratch: Vec::new(),
             clock: HeaderClock::default(),
             relays: HashMap::new(),
@@ -365,6 +369,12 @@ impl Reactor {
             } => self.start_repeat(session, target, data, interval, count),
             Command::SetFraming { session, framing } => self.set_framing(session, framing),
             Command::SetResponder { session, responder } => self.set_responder(session, responder),
+            Command::ReportData { session, data } => {
+                self.sessions
+                    .entry(session)
+                    .or_insert_with(Session::idle)
+                    .report_data = data;
+            }
             Command::StopRepeat { session } => self.end_repeat(session, RepeatEnd::Stopped),
             Command::SendFile {
                 session,

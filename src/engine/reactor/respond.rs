@@ -72,6 +72,13 @@ impl Reactor {
         let Some(conn) = self.conns.get_mut(&token) else {
             return;
         };
+        let sizes_only = self
+            .sessions
+            .get(&conn.session)
+            .is_some_and(|s| !s.report_data && s.responder.is_none());
+        if sizes_only {
+            return self.deliver_sizes(token, data);
+        }
         let mut batch = FramedBatch::default();
         conn.framer.push(data, &mut batch);
         conn.counters.add_messages_in(batch.messages.len());
@@ -88,6 +95,41 @@ impl Reactor {
         self.report_messages(session, id, batch);
         self.carry_out(session, Sender::Conn(token, id), &mut reactions);
         self.reactions = reactions;
+    }
+
+    /// Frames into a buffer kept for it and reports only the sizes: no copy of the bytes
+    /// leaves the net thread, so a sink that shows no data costs no allocation per read.
+    fn deliver_sizes(&mut self, token: Token, data: &[u8]) {
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return;
+        };
+        let mut batch = std::mem::take(&mut self.framed_scratch);
+        batch.data.clear();
+        batch.messages.clear();
+        conn.framer.push(data, &mut batch);
+        conn.counters.add_messages_in(batch.messages.len());
+        conn.counters.set_waiting(conn.framer.waiting());
+        // Summed over the reads of one turn (`report_sizes` after them): one event per
+        // turn rather than per read keeps the owner's thread from waking for each.
+        conn.unreported_size.0 += batch.data.len() as u64;
+        conn.unreported_size.1 += batch.messages.len() as u64;
+        self.framed_scratch = batch;
+    }
+
+    /// Reports what `deliver_sizes` summed for the connection, if anything.
+    pub(super) fn report_sizes(&mut self, token: Token) {
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return;
+        };
+        let (bytes, messages) = std::mem::take(&mut conn.unreported_size);
+        if bytes > 0 || messages > 0 {
+            let event = EventKind::ReceivedSize {
+                conn: conn.id,
+                bytes,
+                messages,
+            };
+            self.sink.emit(conn.session, event);
+        }
     }
 
     /// Runs the session's rules on each whole message of `batch`.
@@ -123,6 +165,15 @@ impl Reactor {
     }
 
     fn report_messages(&mut self, session: SessionId, conn: ConnId, batch: FramedBatch) {
+        if self.sessions.get(&session).is_some_and(|s| !s.report_data) {
+            let event = EventKind::ReceivedSize {
+                conn,
+                bytes: batch.data.len() as u64,
+                messages: batch.messages.len() as u64,
+            };
+            self.sink.emit(session, event);
+            return;
+        }
         if self.sink.congested() && self.has_responder(session) {
             let missed = self.missed.entry(session).or_default();
             missed.messages += batch.messages.len() as u64;

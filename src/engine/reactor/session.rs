@@ -127,6 +127,8 @@ pub(super) struct Session {
     pub framing: FramingSpec,
     /// Rules answering its messages (kept across restarts).
     pub responder: Option<Arc<Responder>>,
+    /// `Received` events carry the bytes; off, `ReceivedSize` gives only their sizes.
+    pub report_data: bool,
     /// `{{counter}}` of the owner's templated sends and repeat ticks.
     pub sends_counted: u64,
     /// `{{counter:global}}`: every templated payload the session rendered.
@@ -150,6 +152,7 @@ impl Session {
             capture: None,
             framing: FramingSpec::default(),
             responder: None,
+            report_data: true,
             sends_counted: 0,
             global_counted: 0,
         }
