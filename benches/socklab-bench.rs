@@ -672,6 +672,10 @@ fn churn(cycles: usize, chat: bool) {
     let mut args = vec!["server", "127.0.0.1:0"];
     if chat {
         args.push("--chat");
+    } else {
+        // A plain server keeps a finished client half-open by default; churn wants each
+        // connection gone when its client leaves.
+        args.extend(["--peer-fin", "close"]);
     }
     let (mut server, pid, addr, closed) = spawn_server(&args, " closed #");
     let (fds_before, threads_before) = fds_and_threads(&pid);

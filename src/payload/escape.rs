@@ -6,32 +6,58 @@ use super::{PayloadError, TextEncoding};
 /// Escapes `data` for display: `\n \r \t \0 \\` and `\xNN` for other control characters
 /// and bytes that are not valid UTF-8. Valid printable UTF-8 is kept.
 pub fn escape_for_display(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len());
-    for chunk in data.utf8_chunks() {
-        push_escaped_str(&mut out, chunk.valid());
-        for &byte in chunk.invalid() {
-            push_escaped_byte(&mut out, byte);
+    let mut out = Vec::with_capacity(data.len() + data.len() / 8);
+    let mut rest = data;
+    while !rest.is_empty() {
+        let ascii = rest
+            .iter()
+            .position(|b| !b.is_ascii())
+            .unwrap_or(rest.len());
+        escape_ascii(&rest[..ascii], &mut out);
+        rest = &rest[ascii..];
+        let other = rest.iter().position(u8::is_ascii).unwrap_or(rest.len());
+        let mut text = String::new();
+        for chunk in rest[..other].utf8_chunks() {
+            for c in chunk.valid().chars() {
+                push_escaped_char(&mut text, c);
+            }
+            for &byte in chunk.invalid() {
+                push_escaped_byte(&mut text, byte);
+            }
         }
+        out.extend_from_slice(text.as_bytes());
+        rest = &rest[other..];
     }
-    out
+    // Every byte pushed is ASCII or came from a valid `str`.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
-/// Printable ASCII runs are copied whole (the common case, and the headless server's hot
-/// path); only the characters around them are looked at one by one.
-fn push_escaped_str(out: &mut String, text: &str) {
+/// ASCII, byte by byte into `out` (the headless server's hot path): printable runs are
+/// copied whole, everything else gets its escape.
+fn escape_ascii(text: &[u8], out: &mut Vec<u8>) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut rest = text;
     while let Some(at) = rest
-        .bytes()
-        .position(|b| !(0x20..0x7f).contains(&b) || b == b'\\')
+        .iter()
+        .position(|&b| !(0x20..0x7f).contains(&b) || b == b'\\')
     {
-        out.push_str(&rest[..at]);
-        let Some(c) = rest[at..].chars().next() else {
-            return;
-        };
-        push_escaped_char(out, c);
-        rest = &rest[at + c.len_utf8()..];
+        out.extend_from_slice(&rest[..at]);
+        match rest[at] {
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0 => out.extend_from_slice(b"\\0"),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            byte => out.extend_from_slice(&[
+                b'\\',
+                b'x',
+                DIGITS[usize::from(byte >> 4)],
+                DIGITS[usize::from(byte & 0xf)],
+            ]),
+        }
+        rest = &rest[at + 1..];
     }
-    out.push_str(rest);
+    out.extend_from_slice(rest);
 }
 
 pub(super) fn push_escaped_char(out: &mut String, c: char) {
