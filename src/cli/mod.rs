@@ -46,7 +46,7 @@ SERVER OUTPUT
     received #ID PEER N bytes \"ESCAPED DATA\" [, NOTE]   (one line per message)
     sent #ID PEER N bytes \"ESCAPED DATA\"
       --data hex: the bytes as hex (`41 0a`) instead of quoted text;
-      --data none: no data; one `received #ID PEER N bytes[, M messages]` line per read
+      --data none: no data; one `received #ID PEER N bytes[, M messages]` line per batch of reads
     peer-finished #ID PEER                    (the client sent FIN; it can still be sent to)
     line #ID PEER \"ESCAPED LINE\"              (chat mode: a relayed line)
     unreported N lines                        (chat mode: stdout fell behind the relay)
