@@ -262,7 +262,7 @@ fn reuseport_lets_two_sessions_listen_on_one_port_and_without_it_the_second_fail
         assert_eq!(second_addr, addr);
     }
     #[cfg(not(unix))]
-    let _ = first;
+    let _ = (first, addr);
 
     let (_, addr, _) = listen(&engine, SocketOptions::default());
     let (_, second) = try_listen(&engine, &addr.to_string(), SocketOptions::default());
