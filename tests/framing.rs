@@ -250,6 +250,11 @@ fn changing_the_framing_delivers_what_waited_and_frames_what_follows() {
         session,
         framing: spec(Framing::Line(LineEnd::Lf)),
     });
+    // Commands run in order: once this send arrives, the new framing is in place, and
+    // what is written next cannot be read under the old one.
+    engine.send(session, socklab::engine::Target::All, b"ok".to_vec());
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    assert_eq!(read_exact(&mut stream, 2), b"ok");
     stream.write_all(b"a\nb").unwrap();
     assert_eq!(bytes(&messages(&engine, 1)), [b"a\n".to_vec()]);
     engine.execute(Command::SetFraming {
