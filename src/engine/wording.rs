@@ -52,7 +52,11 @@ pub(crate) fn close_reason_for(error: &io::Error) -> CloseReason {
         return CloseReason::TlsFailed(reason.to_string());
     }
     match error.kind() {
-        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => CloseReason::PeerReset,
+        // On a connection that was up, "not connected" means a reset already tore it down
+        // (e.g. shutting our sending half down after the peer's RST arrived).
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::BrokenPipe
+        | io::ErrorKind::NotConnected => CloseReason::PeerReset,
         _ => CloseReason::Io(describe_io_error(error)),
     }
 }
@@ -82,6 +86,22 @@ pub(crate) fn format_duration(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reset_in_any_of_its_forms_is_the_peers_reset() {
+        for kind in [
+            io::ErrorKind::ConnectionReset,
+            io::ErrorKind::BrokenPipe,
+            io::ErrorKind::NotConnected,
+        ] {
+            assert_eq!(
+                close_reason_for(&io::Error::from(kind)),
+                CloseReason::PeerReset
+            );
+        }
+        let other = close_reason_for(&io::Error::from(io::ErrorKind::TimedOut));
+        assert!(matches!(other, CloseReason::Io(_)), "{other:?}");
+    }
 
     #[test]
     fn counts_are_grouped_by_thousands() {

@@ -41,15 +41,18 @@ fn digit(c: char, index: usize) -> Result<u8, PayloadError> {
 /// `01 02 ff`: lower-case pairs separated by spaces.
 pub fn hex_dump(data: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(data.len() * 3);
-    for (index, byte) in data.iter().enumerate() {
-        if index > 0 {
-            out.push(' ');
-        }
-        out.push(DIGITS[(byte >> 4) as usize] as char);
-        out.push(DIGITS[(byte & 0xf) as usize] as char);
+    // Bytes, not chars: the headless server's `--data hex` formats every byte received.
+    let mut out = Vec::with_capacity(data.len() * 3);
+    for byte in data {
+        out.extend_from_slice(&[
+            DIGITS[usize::from(byte >> 4)],
+            DIGITS[usize::from(byte & 0xf)],
+            b' ',
+        ]);
     }
-    out
+    out.pop();
+    // Only ASCII digits and spaces were pushed.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 #[cfg(test)]
