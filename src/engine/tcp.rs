@@ -15,7 +15,7 @@ use super::transport::{Listener, Stream};
 const LISTEN_BACKLOG: i32 = 4096;
 
 /// A non-blocking listening socket on `addr` with `options`.
-pub(crate) fn listen_socket(addr: SocketAddr, options: &SocketOptions) -> io::Result<TcpListener> {
+fn listen_socket(addr: SocketAddr, options: &SocketOptions) -> io::Result<TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     options::apply_before_bind(&socket, addr, options)?;
     socket.set_nonblocking(true)?;
@@ -24,12 +24,26 @@ pub(crate) fn listen_socket(addr: SocketAddr, options: &SocketOptions) -> io::Re
     Ok(TcpListener::from_std(socket.into()))
 }
 
+/// What an accepted stream becomes: itself, or a transport over it (TLS).
+pub(crate) type Upgrade = Box<dyn Fn(TcpStream) -> io::Result<Box<dyn Stream>> + Send>;
+
 /// A plain TCP listener: accepted streams get `options`.
 pub(crate) fn listen(addr: SocketAddr, options: &SocketOptions) -> io::Result<Box<dyn Listener>> {
+    listen_upgrading(addr, options, Box::new(|stream| Ok(Box::new(stream))))
+}
+
+/// A TCP listener whose accepted streams get `options`, then become what `upgrade` makes
+/// of them.
+pub(crate) fn listen_upgrading(
+    addr: SocketAddr,
+    options: &SocketOptions,
+    upgrade: Upgrade,
+) -> io::Result<Box<dyn Listener>> {
     let listener = listen_socket(addr, options)?;
-    Ok(Box::new(PlainListener {
+    Ok(Box::new(SessionListener {
         listener,
         options: options.clone(),
+        upgrade,
     }))
 }
 
@@ -68,14 +82,15 @@ pub(crate) fn connect(addr: SocketAddr, options: &SocketOptions) -> io::Result<B
     Ok(Box::new(connect_socket(addr, options)?))
 }
 
-/// A TCP listener and the options its accepted streams get.
-struct PlainListener {
+/// A TCP listener, the options its accepted streams get, and what they become.
+struct SessionListener {
     listener: TcpListener,
     options: SocketOptions,
+    upgrade: Upgrade,
 }
 
 /// Accepts one waiting connection and gives it the session's options.
-pub(crate) fn accept_with(
+fn accept_with(
     listener: &TcpListener,
     options: &SocketOptions,
 ) -> io::Result<(TcpStream, SocketAddr)> {
@@ -85,7 +100,7 @@ pub(crate) fn accept_with(
     Ok((stream, peer))
 }
 
-impl mio::event::Source for PlainListener {
+impl mio::event::Source for SessionListener {
     fn register(
         &mut self,
         registry: &mio::Registry,
@@ -109,14 +124,14 @@ impl mio::event::Source for PlainListener {
     }
 }
 
-impl Listener for PlainListener {
+impl Listener for SessionListener {
     fn local_addr(&self) -> io::Result<SocketAddr> {
         self.listener.local_addr()
     }
 
     fn accept(&self) -> io::Result<(Box<dyn Stream>, SocketAddr)> {
         let (stream, peer) = accept_with(&self.listener, &self.options)?;
-        Ok((Box::new(stream), peer))
+        Ok(((self.upgrade)(stream)?, peer))
     }
 
     fn options_in_effect(&self) -> OptionsInEffect {

@@ -13,7 +13,7 @@ use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use mio::net::{TcpListener, TcpStream};
+use mio::net::TcpStream;
 use rustls::pki_types::ServerName;
 use socket2::SockRef;
 
@@ -416,55 +416,8 @@ pub(crate) fn listen(
     options: &SocketOptions,
     configs: &ServerConfigs,
 ) -> io::Result<Box<dyn Listener>> {
-    let listener = tcp::listen_socket(addr, options)?;
-    Ok(Box::new(TlsListener {
-        listener,
-        options: options.clone(),
-        configs: configs.clone(),
-    }))
-}
-
-struct TlsListener {
-    listener: TcpListener,
-    options: SocketOptions,
-    configs: ServerConfigs,
-}
-
-impl mio::event::Source for TlsListener {
-    fn register(
-        &mut self,
-        registry: &mio::Registry,
-        token: mio::Token,
-        interests: mio::Interest,
-    ) -> io::Result<()> {
-        self.listener.register(registry, token, interests)
-    }
-
-    fn reregister(
-        &mut self,
-        registry: &mio::Registry,
-        token: mio::Token,
-        interests: mio::Interest,
-    ) -> io::Result<()> {
-        self.listener.reregister(registry, token, interests)
-    }
-
-    fn deregister(&mut self, registry: &mio::Registry) -> io::Result<()> {
-        self.listener.deregister(registry)
-    }
-}
-
-impl Listener for TlsListener {
-    fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
-    }
-
-    fn accept(&self) -> io::Result<(Box<dyn Stream>, SocketAddr)> {
-        let (tcp, peer) = tcp::accept_with(&self.listener, &self.options)?;
-        Ok((Box::new(TlsStream::server(tcp, &self.configs)?), peer))
-    }
-
-    fn options_in_effect(&self) -> OptionsInEffect {
-        options::read_back(SockRef::from(&self.listener))
-    }
+    let configs = configs.clone();
+    let upgrade: tcp::Upgrade =
+        Box::new(move |stream| Ok(Box::new(TlsStream::server(stream, &configs)?)));
+    tcp::listen_upgrading(addr, options, upgrade)
 }
