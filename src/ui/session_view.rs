@@ -437,52 +437,40 @@ fn tcp_sections_ui(
     forms: &mut HashMap<SessionId, TcpSettingsForm>,
     actions: &mut Vec<Action>,
 ) {
-    let server = session.is_server();
-    let max_height = (ui.ctx().content_rect().height() * 0.3).max(64.0);
     let id = section_id("tcp_options", session);
     if is_running(&session.state) {
         forms.remove(&session.id);
-        if !section_open(ui, id) {
-            return;
+        if section_open(ui, id) {
+            section_body_ui(
+                ui,
+                Some("Socket options in effect"),
+                "tcp_options_scroll",
+                |ui| options_in_effect_ui(ui, session),
+            );
         }
-        ui.separator();
-        ui.strong("Socket options in effect");
-        egui::ScrollArea::vertical()
-            .id_salt("tcp_options_scroll")
-            .max_height(max_height)
-            .show(ui, |ui| options_in_effect_ui(ui, session));
-    } else {
-        let form = forms
-            .entry(session.id)
-            .or_insert_with(|| TcpSettingsForm::of(session));
-        if form.socket.has_errors() {
-            // Errors found by Start again must be seen where they are.
-            ui.data_mut(|d| d.insert_temp(id, true));
-        }
-        if !section_open(ui, id) {
-            return;
-        }
-        ui.separator();
-        ui.strong("Socket options for the next start");
-        egui::ScrollArea::vertical()
-            .id_salt("tcp_settings_scroll")
-            .max_height(max_height)
-            .show(ui, |ui| {
-                form.socket.fields_ui(ui, "session", server);
-                if ui
-                    .button("Apply socket options")
-                    .on_hover_text("Keep these options for this socket (Start again uses them too)")
-                    .clicked()
-                    && let Some(setup) = form.submit(server)
-                {
-                    actions.push(Action::SetTcpSettings {
-                        session: session.id,
-                        setup,
-                    });
-                }
-            });
+        return;
     }
-    ui.add_space(4.0);
+    let form = forms
+        .entry(session.id)
+        .or_insert_with(|| TcpSettingsForm::of(session));
+    if form.socket.has_errors() {
+        // Errors found by Start again must be seen where they are.
+        ui.data_mut(|d| d.insert_temp(id, true));
+    }
+    if section_open(ui, id) {
+        let heading = Some("Socket options for the next start");
+        section_body_ui(ui, heading, "tcp_settings_scroll", |ui| {
+            form.socket.fields_ui(ui, "session", session.is_server());
+            apply_settings_ui(
+                ui,
+                "Apply socket options",
+                "options",
+                form,
+                session,
+                actions,
+            );
+        });
+    }
 }
 
 /// A TCP socket's "TLS" section: while it runs, the handshake (the connection's, or the
@@ -494,21 +482,14 @@ fn tls_section_ui(
     actions: &mut Vec<Action>,
 ) {
     let server = session.is_server();
-    let max_height = (ui.ctx().content_rect().height() * 0.3).max(64.0);
     let id = section_id("tls", session);
     if is_running(&session.state) {
-        if !session.tls.enabled || !section_open(ui, id) {
-            return;
-        }
-        ui.separator();
-        egui::ScrollArea::vertical()
-            .id_salt("tls_info_scroll")
-            .max_height(max_height)
-            .show(ui, |ui| {
+        if session.tls.enabled && section_open(ui, id) {
+            section_body_ui(ui, None, "tls_info_scroll", |ui| {
                 let row = if server {
                     session.selected_conn.and_then(|c| session.conns.get(&c))
                 } else {
-                    session.conns.values().next()
+                    session.client_conn()
                 };
                 match row {
                     Some(row) => match &row.tls {
@@ -528,7 +509,7 @@ fn tls_section_ui(
                     }
                 }
             });
-        ui.add_space(4.0);
+        }
         return;
     }
     let form = forms
@@ -537,29 +518,58 @@ fn tls_section_ui(
     if form.tls.has_errors() {
         ui.data_mut(|d| d.insert_temp(id, true));
     }
-    if !section_open(ui, id) {
-        return;
+    if section_open(ui, id) {
+        section_body_ui(
+            ui,
+            Some("TLS for the next start"),
+            "tls_settings_scroll",
+            |ui| {
+                form.tls.ui(ui, session.id, server, actions);
+                apply_settings_ui(ui, "Apply TLS settings", "settings", form, session, actions);
+            },
+        );
     }
+}
+
+/// An open header section's body under a separator and its heading, scrolling within
+/// 30 % of the window so the log keeps its room.
+fn section_body_ui(
+    ui: &mut egui::Ui,
+    heading: Option<&str>,
+    scroll_salt: &str,
+    body: impl FnOnce(&mut egui::Ui),
+) {
     ui.separator();
-    ui.strong("TLS for the next start");
+    if let Some(heading) = heading {
+        ui.strong(heading);
+    }
+    let max_height = (ui.ctx().content_rect().height() * 0.3).max(64.0);
     egui::ScrollArea::vertical()
-        .id_salt("tls_settings_scroll")
+        .id_salt(scroll_salt)
         .max_height(max_height)
-        .show(ui, |ui| {
-            form.tls.ui(ui, session.id, server, actions);
-            if ui
-                .button("Apply TLS settings")
-                .on_hover_text("Keep these settings for this socket (Start again uses them too)")
-                .clicked()
-                && let Some(setup) = form.submit(server)
-            {
-                actions.push(Action::SetTcpSettings {
-                    session: session.id,
-                    setup,
-                });
-            }
-        });
+        .show(ui, body);
     ui.add_space(4.0);
+}
+
+/// The button that keeps a stopped socket's edited socket options and TLS settings (both
+/// forms are checked: Start again uses them together).
+fn apply_settings_ui(
+    ui: &mut egui::Ui,
+    label: &str,
+    what: &str,
+    form: &mut TcpSettingsForm,
+    session: &Session,
+    actions: &mut Vec<Action>,
+) {
+    let hover = format!("Keep these {what} for this socket (Start again uses them too)");
+    if ui.button(label).on_hover_text(hover).clicked()
+        && let Some(setup) = form.submit(session.is_server())
+    {
+        actions.push(Action::SetTcpSettings {
+            session: session.id,
+            setup,
+        });
+    }
 }
 
 /// The options the kernel has for a running TCP socket.
