@@ -387,6 +387,7 @@ fn set_keepalive(socket: &Socket, keepalive: &Keepalive) -> io::Result<()> {
     Ok(())
 }
 
+/// The keepalive interval and probe count, where socket2 offers them (the same systems).
 #[cfg(any(
     target_os = "linux",
     target_os = "android",
@@ -396,8 +397,22 @@ fn set_keepalive(socket: &Socket, keepalive: &Keepalive) -> io::Result<()> {
     target_os = "netbsd",
     windows
 ))]
-fn with_interval(params: TcpKeepalive, interval: Duration) -> io::Result<TcpKeepalive> {
-    Ok(params.with_interval(interval))
+mod keepalive_timings {
+    use std::io;
+    use std::time::Duration;
+
+    use socket2::TcpKeepalive;
+
+    pub(super) fn with_interval(
+        params: TcpKeepalive,
+        interval: Duration,
+    ) -> io::Result<TcpKeepalive> {
+        Ok(params.with_interval(interval))
+    }
+
+    pub(super) fn with_retries(params: TcpKeepalive, count: u32) -> io::Result<TcpKeepalive> {
+        Ok(params.with_retries(count))
+    }
 }
 
 #[cfg(not(any(
@@ -409,35 +424,24 @@ fn with_interval(params: TcpKeepalive, interval: Duration) -> io::Result<TcpKeep
     target_os = "netbsd",
     windows
 )))]
-fn with_interval(_: TcpKeepalive, _: Duration) -> io::Result<TcpKeepalive> {
-    Err(not_here("TCP_KEEPINTVL"))
+mod keepalive_timings {
+    use std::io;
+    use std::time::Duration;
+
+    use socket2::TcpKeepalive;
+
+    use super::not_here;
+
+    pub(super) fn with_interval(_: TcpKeepalive, _: Duration) -> io::Result<TcpKeepalive> {
+        Err(not_here("TCP_KEEPINTVL"))
+    }
+
+    pub(super) fn with_retries(_: TcpKeepalive, _: u32) -> io::Result<TcpKeepalive> {
+        Err(not_here("TCP_KEEPCNT"))
+    }
 }
 
-#[cfg(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    windows
-))]
-fn with_retries(params: TcpKeepalive, count: u32) -> io::Result<TcpKeepalive> {
-    Ok(params.with_retries(count))
-}
-
-#[cfg(not(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    windows
-)))]
-fn with_retries(_: TcpKeepalive, _: u32) -> io::Result<TcpKeepalive> {
-    Err(not_here("TCP_KEEPCNT"))
-}
+use keepalive_timings::{with_interval, with_retries};
 
 /// TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT as the kernel has them.
 #[cfg(any(
